@@ -1,0 +1,36 @@
+//! Splitting large kernels across the machine's cores with scoped threads.
+
+use std::sync::OnceLock;
+
+/// Below this many output elements a kernel runs on the calling thread.
+pub const PARALLEL_MIN: usize = 1 << 16;
+
+/// Number of worker threads to use (`EMBER_NUM_THREADS`, else the available cores).
+pub fn num_threads() -> usize {
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("EMBER_NUM_THREADS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    })
+}
+
+/// Calls `f(first_row, rows_chunk)` on disjoint chunks of `out`, each holding whole rows of
+/// `row_len` elements, in parallel when the output is large.
+pub fn for_row_chunks<U: Send>(out: &mut [U], row_len: usize, f: impl Fn(usize, &mut [U]) + Sync) {
+    let rows = out.len().checked_div(row_len).unwrap_or(0);
+    let threads = num_threads();
+    if out.len() < PARALLEL_MIN || threads < 2 || rows < 2 {
+        f(0, out);
+        return;
+    }
+    let rows_per = rows.div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (i, chunk) in out.chunks_mut(rows_per * row_len).enumerate() {
+            let f = &f;
+            scope.spawn(move || f(i * rows_per, chunk));
+        }
+    });
+}

@@ -1,0 +1,183 @@
+//! Reductions along one axis (viewed as `[outer, len, inner]`) or over everything.
+
+use super::CpuStorage;
+use crate::backend::{ArgReduceOp, ReduceOp};
+use crate::tensor::shape::numel;
+use anyhow::{Result, bail};
+
+/// Splits a shape around `axis` into (outer, len, inner); `None` treats the tensor as flat.
+fn split(shape: &[usize], axis: Option<usize>) -> (usize, usize, usize) {
+    match axis {
+        None => (1, numel(shape), 1),
+        Some(a) => (
+            shape[..a].iter().product(),
+            shape[a],
+            shape[a + 1..].iter().product(),
+        ),
+    }
+}
+
+/// Sum of a contiguous slice with eight independent accumulators (vectorises, and keeps
+/// rounding error lower than one running total).
+fn sum_f32(x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..8 {
+            acc[i] += c[i];
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for &v in rest {
+        s += v;
+    }
+    s
+}
+
+/// Reduces `[outer, len, inner]` data with `init`/`step` into `[outer, inner]`.
+fn reduce_generic<T: Copy>(
+    x: &[T],
+    (outer, len, inner): (usize, usize, usize),
+    init: T,
+    step: impl Fn(T, T) -> T,
+) -> Vec<T> {
+    let mut out = vec![init; outer * inner];
+    for o in 0..outer {
+        let dst = &mut out[o * inner..(o + 1) * inner];
+        for j in 0..len {
+            let src = &x[(o * len + j) * inner..(o * len + j + 1) * inner];
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = step(*d, s);
+            }
+        }
+    }
+    out
+}
+
+fn max_f32(a: f32, b: f32) -> f32 {
+    if a.is_nan() || a >= b { a } else { b }
+}
+
+fn min_f32(a: f32, b: f32) -> f32 {
+    if a.is_nan() || a <= b { a } else { b }
+}
+
+pub fn reduce(
+    op: ReduceOp,
+    x: &CpuStorage,
+    shape: &[usize],
+    axis: Option<usize>,
+) -> Result<CpuStorage> {
+    let dims = split(shape, axis);
+    if dims.1 == 0 && matches!(op, ReduceOp::Max | ReduceOp::Min) {
+        bail!("{op:?}: cannot reduce an empty dimension of a tensor of shape {shape:?}");
+    }
+    Ok(match (x, op) {
+        (CpuStorage::F32(v), ReduceOp::Sum) if dims.2 == 1 => CpuStorage::F32(
+            (0..dims.0)
+                .map(|o| sum_f32(&v[o * dims.1..(o + 1) * dims.1]))
+                .collect(),
+        ),
+        (CpuStorage::F32(v), ReduceOp::Sum) => {
+            CpuStorage::F32(reduce_generic(v, dims, 0.0, |a, b| a + b))
+        }
+        (CpuStorage::F32(v), ReduceOp::Prod) => {
+            CpuStorage::F32(reduce_generic(v, dims, 1.0, |a, b| a * b))
+        }
+        (CpuStorage::F32(v), ReduceOp::Max) => {
+            CpuStorage::F32(reduce_generic(v, dims, f32::NEG_INFINITY, max_f32))
+        }
+        (CpuStorage::F32(v), ReduceOp::Min) => {
+            CpuStorage::F32(reduce_generic(v, dims, f32::INFINITY, min_f32))
+        }
+        (CpuStorage::I64(v), ReduceOp::Sum) => {
+            CpuStorage::I64(reduce_generic(v, dims, 0, i64::wrapping_add))
+        }
+        (CpuStorage::I64(v), ReduceOp::Prod) => {
+            CpuStorage::I64(reduce_generic(v, dims, 1, i64::wrapping_mul))
+        }
+        (CpuStorage::I64(v), ReduceOp::Max) => {
+            CpuStorage::I64(reduce_generic(v, dims, i64::MIN, i64::max))
+        }
+        (CpuStorage::I64(v), ReduceOp::Min) => {
+            CpuStorage::I64(reduce_generic(v, dims, i64::MAX, i64::min))
+        }
+        (CpuStorage::Bool(v), ReduceOp::All) => {
+            CpuStorage::Bool(reduce_generic(v, dims, true, |a, b| a && b))
+        }
+        (CpuStorage::Bool(v), ReduceOp::Any) => {
+            CpuStorage::Bool(reduce_generic(v, dims, false, |a, b| a || b))
+        }
+        (CpuStorage::Bool(_), ReduceOp::Max) => reduce(ReduceOp::Any, x, shape, axis)?,
+        (CpuStorage::Bool(_), ReduceOp::Min) => reduce(ReduceOp::All, x, shape, axis)?,
+        (CpuStorage::Bool(_), ReduceOp::Sum | ReduceOp::Prod) => {
+            reduce(op, &x.cast(crate::tensor::DType::I64), shape, axis)?
+        }
+        (other, ReduceOp::All | ReduceOp::Any) => {
+            reduce(op, &other.cast(crate::tensor::DType::Bool), shape, axis)?
+        }
+    })
+}
+
+pub fn arg_reduce(
+    op: ArgReduceOp,
+    x: &CpuStorage,
+    shape: &[usize],
+    axis: Option<usize>,
+) -> Result<CpuStorage> {
+    let (outer, len, inner) = split(shape, axis);
+    if len == 0 {
+        bail!("{op:?}: cannot reduce an empty dimension of a tensor of shape {shape:?}");
+    }
+    let v = match x {
+        CpuStorage::F32(v) => std::borrow::Cow::Borrowed(v),
+        other => std::borrow::Cow::Owned(other.to_f32_vec()),
+    };
+    let better = |cand: f32, best: f32| match op {
+        ArgReduceOp::ArgMax => cand > best || (cand.is_nan() && !best.is_nan()),
+        ArgReduceOp::ArgMin => cand < best || (cand.is_nan() && !best.is_nan()),
+    };
+    let mut out = vec![0i64; outer * inner];
+    for o in 0..outer {
+        for i in 0..inner {
+            let mut best = v[o * len * inner + i];
+            let mut at = 0;
+            for j in 1..len {
+                let c = v[(o * len + j) * inner + i];
+                if better(c, best) {
+                    best = c;
+                    at = j;
+                }
+            }
+            out[o * inner + i] = at as i64;
+        }
+    }
+    Ok(CpuStorage::I64(out))
+}
+
+pub fn cumsum(x: &CpuStorage, shape: &[usize], axis: usize) -> Result<CpuStorage> {
+    let (outer, len, inner) = split(shape, Some(axis));
+    fn run<T: Copy + std::ops::Add<Output = T>>(
+        v: &[T],
+        outer: usize,
+        len: usize,
+        inner: usize,
+    ) -> Vec<T> {
+        let mut out = v.to_vec();
+        for o in 0..outer {
+            for j in 1..len {
+                for i in 0..inner {
+                    let prev = out[(o * len + j - 1) * inner + i];
+                    out[(o * len + j) * inner + i] = out[(o * len + j) * inner + i] + prev;
+                }
+            }
+        }
+        out
+    }
+    Ok(match x {
+        CpuStorage::F32(v) => CpuStorage::F32(run(v, outer, len, inner)),
+        CpuStorage::I64(v) => CpuStorage::I64(run(v, outer, len, inner)),
+        CpuStorage::Bool(_) => CpuStorage::I64(run(&x.to_i64_vec(), outer, len, inner)),
+    })
+}

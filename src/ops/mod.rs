@@ -1,0 +1,57 @@
+//! Ops, one file per family. Each op checks its operands (errors name the op and the shapes),
+//! dispatches the forward computation to the backend through `Storage`, and records its
+//! backward rule, written with other ops so it runs on every device.
+
+mod binary;
+mod convert;
+mod creation;
+mod index;
+mod linalg;
+mod nn;
+mod reduce;
+mod shape_ops;
+mod unary;
+
+pub use index::IndexArg;
+pub use reduce::MinMax;
+
+use crate::backend::Storage;
+use crate::tensor::autograd::Node;
+use crate::tensor::{Tensor, is_grad_enabled};
+use anyhow::{Result, bail};
+
+/// Builds an op's result; attaches `backward` when recording and an input needs a gradient.
+pub(crate) fn record(
+    name: &'static str,
+    storage: Storage,
+    shape: Vec<usize>,
+    inputs: &[&Tensor],
+    backward: impl Fn(&Tensor) -> Result<Vec<Option<Tensor>>> + 'static,
+) -> Tensor {
+    if is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
+        let node = Node {
+            name,
+            inputs: inputs.iter().map(|t| (*t).clone()).collect(),
+            backward: Box::new(backward),
+        };
+        Tensor::with_node(storage, shape, node)
+    } else {
+        Tensor::from_storage(storage, shape)
+    }
+}
+
+/// Errors unless all operands live on one device.
+pub(crate) fn same_device(op: &str, ts: &[&Tensor]) -> Result<()> {
+    if let Some(first) = ts.first() {
+        for t in &ts[1..] {
+            if t.device() != first.device() {
+                bail!(
+                    "{op}: operands are on different devices ({} and {}); move one with .to()",
+                    first.device(),
+                    t.device()
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! The global random generator behind `rand`, `randn`, `dropout`, `randperm`...
+//! `manual_seed(n)` makes every later draw reproducible.
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+use std::cell::RefCell;
+
+thread_local! {
+    static RNG: RefCell<StdRng> = RefCell::new(StdRng::seed_from_u64(default_seed()));
+}
+
+fn default_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// Reseeds the generator: the same seed gives the same numbers on every run.
+pub fn manual_seed(seed: u64) {
+    RNG.with(|r| *r.borrow_mut() = StdRng::seed_from_u64(seed));
+}
+
+/// `n` draws from U[lo, hi).
+pub fn uniform_vec(n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    RNG.with(|r| {
+        let mut r = r.borrow_mut();
+        (0..n).map(|_| lo + (hi - lo) * r.random::<f32>()).collect()
+    })
+}
+
+/// `n` draws from N(mean, std²).
+pub fn normal_vec(n: usize, mean: f32, std: f32) -> Vec<f32> {
+    RNG.with(|r| {
+        let mut r = r.borrow_mut();
+        (0..n)
+            .map(|_| {
+                let z: f32 = StandardNormal.sample(&mut *r);
+                mean + std * z
+            })
+            .collect()
+    })
+}
+
+/// `n` integers uniform in [lo, hi).
+pub fn int_vec(n: usize, lo: i64, hi: i64) -> Vec<i64> {
+    RNG.with(|r| {
+        let mut r = r.borrow_mut();
+        (0..n).map(|_| r.random_range(lo..hi)).collect()
+    })
+}
+
+/// A random permutation of `0..n` (Fisher–Yates).
+pub fn permutation(n: usize) -> Vec<i64> {
+    let mut v: Vec<i64> = (0..n as i64).collect();
+    RNG.with(|r| {
+        let mut r = r.borrow_mut();
+        for i in (1..n).rev() {
+            let j = r.random_range(0..=i);
+            v.swap(i, j);
+        }
+    });
+    v
+}
