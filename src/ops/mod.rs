@@ -10,6 +10,7 @@ mod linalg;
 mod nn;
 mod reduce;
 mod shape_ops;
+mod sort;
 mod unary;
 
 pub use index::IndexArg;

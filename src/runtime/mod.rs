@@ -56,6 +56,15 @@ impl RuntimeBuilder {
         let mut engine = Engine::new();
         engine.set_max_expr_depths(256, 256);
         engine.set_module_resolver(modules::EmberResolver::new());
+        // Printing never panics, even into a closed pipe (`ember run x | head`).
+        engine.on_print(|s| {
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout(), "{s}");
+        });
+        engine.on_debug(|s, src, pos| {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "[{}:{pos}] {s}", src.unwrap_or("script"));
+        });
         let interrupt = Arc::new(AtomicBool::new(false));
         let flag = interrupt.clone();
         engine.on_progress(move |_| {

@@ -232,4 +232,40 @@ pub fn register(api: &mut Api) {
         "cumsum(x, dim) — running sum along dim",
         |x: &mut Tensor, d: i64| x.cumsum(d).rr()
     );
+    reg!(
+        api,
+        "sort",
+        "sort(x) / sort(x, dim) / sort(x, dim, descending) — #{values, indices} sorted along dim (last by default)",
+        |x: &mut Tensor| Ok::<_, Box<rhai::EvalAltResult>>(minmax_map(x.sort(-1, false).rr()?))
+    );
+    reg!(api, "sort", "", |x: &mut Tensor, d: i64| Ok::<
+        _,
+        Box<rhai::EvalAltResult>,
+    >(minmax_map(
+        x.sort(d, false).rr()?
+    )));
+    reg!(api, "sort", "", |x: &mut Tensor, d: i64, desc: bool| Ok::<
+        _,
+        Box<rhai::EvalAltResult>,
+    >(
+        minmax_map(x.sort(d, desc).rr()?)
+    ));
+    reg!(
+        api,
+        "argsort",
+        "argsort(x) / argsort(x, dim) / argsort(x, dim, descending) — positions that sort x along dim",
+        |x: &mut Tensor| x.argsort(-1, false).rr()
+    );
+    reg!(api, "argsort", "", |x: &mut Tensor, d: i64| x
+        .argsort(d, false)
+        .rr());
+    reg!(api, "argsort", "", |x: &mut Tensor, d: i64, desc: bool| x
+        .argsort(d, desc)
+        .rr());
+    reg!(
+        api,
+        "median",
+        "median(x) — the lower median of all elements",
+        |x: &mut Tensor| x.median().rr()
+    );
 }

@@ -1,46 +1,76 @@
-//! Elementwise kernels: unary maps and broadcasting binary maps.
+//! Elementwise kernels: unary maps and broadcasting binary maps. Each op gets its own
+//! monomorphised closure so the loops vectorise.
 
 use super::CpuStorage;
-use super::parallel::for_row_chunks;
+use super::parallel::build_vec;
 use crate::backend::{BinaryOp, CompareOp, LogicalOp, UnaryOp};
 use crate::tensor::shape::{broadcast_strides, numel};
 use anyhow::{Result, bail};
+use std::mem::MaybeUninit;
 
-fn unary_f32(op: UnaryOp) -> impl Fn(f32) -> f32 + Sync {
-    move |x: f32| match op {
-        UnaryOp::Neg => -x,
-        UnaryOp::Exp => x.exp(),
-        UnaryOp::Log => x.ln(),
-        UnaryOp::Sqrt => x.sqrt(),
-        UnaryOp::Abs => x.abs(),
-        UnaryOp::Sin => x.sin(),
-        UnaryOp::Cos => x.cos(),
-        UnaryOp::Tanh => x.tanh(),
-        UnaryOp::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-        UnaryOp::Relu => x.max(0.0),
-        UnaryOp::Elu(a) => {
-            if x > 0.0 {
-                x
-            } else {
-                a * x.exp_m1()
-            }
+/// `e^x` in a form the compiler vectorises: range reduction by powers of two and a degree-6
+/// polynomial (relative error about 2e-7, within an ulp or two of libm's `expf`).
+#[inline(always)]
+pub fn fast_exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    // Round to nearest by adding and subtracting 1.5 * 2^23 (no SSE4.1 needed).
+    const MAGIC: f32 = 12_582_912.0;
+    let x = x.clamp(-104.0, 88.722_84);
+    let t = x * LOG2E + MAGIC;
+    let n = t - MAGIC;
+    // The rounded integer sits in the low mantissa bits of `t` (offset by 2^22).
+    let n_int = (t.to_bits() as i32) - 0x4B40_0000;
+    let f = x - n * LN2_HI - n * LN2_LO;
+    let p = 1.0
+        + f * (1.0
+            + f * (0.5
+                + f * (1.0 / 6.0 + f * (1.0 / 24.0 + f * (1.0 / 120.0 + f * (1.0 / 720.0))))));
+    // 2^n as 2^(n/2) * 2^(n - n/2): both halves are normal floats for n in [-150, 128], so
+    // results near the ends of the range (subnormal, or just below f32::MAX) stay right.
+    let n1 = n_int >> 1;
+    let s1 = f32::from_bits(((n1 + 127) as u32) << 23);
+    let s2 = f32::from_bits(((n_int - n1 + 127) as u32) << 23);
+    p * s1 * s2
+}
+
+/// Maps `f` over a slice, in parallel when large.
+pub fn map_slice<T: Copy + Sync, U: Copy + Send>(x: &[T], f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    build_vec(x.len(), 1, |row0, chunk| {
+        for (o, &v) in chunk.iter_mut().zip(&x[row0..]) {
+            o.write(f(v));
         }
-        UnaryOp::LeakyRelu(s) => {
-            if x > 0.0 {
-                x
-            } else {
-                s * x
-            }
-        }
-        UnaryOp::PowScalar(p) => {
-            if p == 2.0 {
-                x * x
-            } else {
-                x.powf(p)
-            }
-        }
-        UnaryOp::Clamp(lo, hi) => x.max(lo).min(hi),
-        UnaryOp::Sign => {
+    })
+}
+
+/// Dispatches a float unary op to a specialised closure.
+fn unary_f32(op: UnaryOp, v: &[f32]) -> Vec<f32> {
+    match op {
+        UnaryOp::Neg => map_slice(v, |x| -x),
+        UnaryOp::Exp => map_slice(v, fast_exp),
+        UnaryOp::Log => map_slice(v, f32::ln),
+        UnaryOp::Sqrt => map_slice(v, f32::sqrt),
+        UnaryOp::Abs => map_slice(v, f32::abs),
+        UnaryOp::Sin => map_slice(v, f32::sin),
+        UnaryOp::Cos => map_slice(v, f32::cos),
+        UnaryOp::Tanh => map_slice(v, |x| {
+            // tanh(x) = 1 - 2 / (e^{2x} + 1), stable at both ends.
+            1.0 - 2.0 / (fast_exp(2.0 * x) + 1.0)
+        }),
+        UnaryOp::Sigmoid => map_slice(v, |x| 1.0 / (1.0 + fast_exp(-x))),
+        UnaryOp::Relu => map_slice(v, |x| x.max(0.0)),
+        UnaryOp::Elu(a) => map_slice(
+            v,
+            move |x| if x > 0.0 { x } else { a * (fast_exp(x) - 1.0) },
+        ),
+        UnaryOp::LeakyRelu(s) => map_slice(v, move |x| if x > 0.0 { x } else { s * x }),
+        UnaryOp::PowScalar(p) if p == 2.0 => map_slice(v, |x| x * x),
+        UnaryOp::PowScalar(p) if p == 0.5 => map_slice(v, f32::sqrt),
+        UnaryOp::PowScalar(p) if p == -1.0 => map_slice(v, |x| 1.0 / x),
+        UnaryOp::PowScalar(p) => map_slice(v, move |x| x.powf(p)),
+        UnaryOp::Clamp(lo, hi) => map_slice(v, move |x| x.max(lo).min(hi)),
+        UnaryOp::Sign => map_slice(v, |x| {
             if x > 0.0 {
                 1.0
             } else if x < 0.0 {
@@ -48,40 +78,16 @@ fn unary_f32(op: UnaryOp) -> impl Fn(f32) -> f32 + Sync {
             } else {
                 0.0
             }
-        }
-        UnaryOp::InRange(lo, hi) => ((x >= lo) & (x <= hi)) as u8 as f32,
-        UnaryOp::Affine(scale, shift) => x * scale + shift,
-        UnaryOp::Recip => 1.0 / x,
+        }),
+        UnaryOp::InRange(lo, hi) => map_slice(v, move |x| ((x >= lo) & (x <= hi)) as u8 as f32),
+        UnaryOp::Affine(a, b) => map_slice(v, move |x| x * a + b),
+        UnaryOp::Recip => map_slice(v, |x| 1.0 / x),
     }
-}
-
-/// Maps `f` over a slice, in parallel when large.
-fn map_slice<T: Copy + Sync, U: Copy + Default + Send>(
-    x: &[T],
-    f: impl Fn(T) -> U + Sync,
-) -> Vec<U> {
-    let mut out = vec![U::default(); x.len()];
-    for_row_chunks(&mut out, 1, |row0, chunk| {
-        for (o, &v) in chunk.iter_mut().zip(&x[row0..]) {
-            *o = f(v);
-        }
-    });
-    out
 }
 
 pub fn unary(op: UnaryOp, x: &CpuStorage) -> Result<CpuStorage> {
     match x {
-        CpuStorage::F32(v) => {
-            // Specialise the hottest maps so the compiler vectorises them.
-            Ok(CpuStorage::F32(match op {
-                UnaryOp::Neg => map_slice(v, |x| -x),
-                UnaryOp::Relu => map_slice(v, |x| x.max(0.0)),
-                UnaryOp::Exp => map_slice(v, f32::exp),
-                UnaryOp::PowScalar(p) if p == 2.0 => map_slice(v, |x| x * x),
-                UnaryOp::Affine(a, b) => map_slice(v, |x| x * a + b),
-                _ => map_slice(v, unary_f32(op)),
-            }))
-        }
+        CpuStorage::F32(v) => Ok(CpuStorage::F32(unary_f32(op, v))),
         CpuStorage::I64(v) => match op {
             UnaryOp::Neg => Ok(CpuStorage::I64(map_slice(v, |x: i64| x.wrapping_neg()))),
             UnaryOp::Abs => Ok(CpuStorage::I64(map_slice(v, |x: i64| x.wrapping_abs()))),
@@ -92,8 +98,31 @@ pub fn unary(op: UnaryOp, x: &CpuStorage) -> Result<CpuStorage> {
     }
 }
 
+/// Trailing blocks shorter than this are gathered into a contiguous buffer before mapping.
+const SMALL_INNER: usize = 16;
+
+/// Copies `len` elements read with `stride` into `buf` (or borrows them when contiguous).
+fn strided<'a, T: Copy>(
+    src: &'a [T],
+    at: usize,
+    stride: usize,
+    len: usize,
+    buf: &'a mut Vec<T>,
+) -> &'a [T] {
+    if stride == 1 {
+        return &src[at..at + len];
+    }
+    buf.clear();
+    if stride == 0 {
+        buf.resize(len, src[at]);
+    } else {
+        buf.extend((0..len).map(|k| src[at + k * stride]));
+    }
+    buf
+}
+
 /// The broadcasting map of two operands into `out` (row-major), in parallel when large.
-pub fn broadcast_map<A: Copy + Sync, B: Copy + Sync, U: Copy + Default + Send>(
+pub fn broadcast_map<A: Copy + Sync, B: Copy + Sync, U: Copy + Send>(
     a: &[A],
     sa: &[usize],
     b: &[B],
@@ -103,13 +132,11 @@ pub fn broadcast_map<A: Copy + Sync, B: Copy + Sync, U: Copy + Default + Send>(
 ) -> Vec<U> {
     let n = numel(out);
     if sa == out && sb == out {
-        let mut res = vec![U::default(); n];
-        for_row_chunks(&mut res, 1, |row0, chunk| {
+        return build_vec(n, 1, |row0, chunk| {
             for ((o, &x), &y) in chunk.iter_mut().zip(&a[row0..]).zip(&b[row0..]) {
-                *o = f(x, y);
+                o.write(f(x, y));
             }
         });
-        return res;
     }
     if b.len() == 1 && sa == out {
         let y = b[0];
@@ -119,59 +146,70 @@ pub fn broadcast_map<A: Copy + Sync, B: Copy + Sync, U: Copy + Default + Send>(
         let x = a[0];
         return map_slice(b, |y| f(x, y));
     }
-    let mut res = vec![U::default(); n];
     if n == 0 {
-        return res;
+        return Vec::new();
     }
     if out.is_empty() {
-        res[0] = f(a[0], b[0]);
-        return res;
+        return vec![f(a[0], b[0])];
     }
     let astr = broadcast_strides(sa, out);
     let bstr = broadcast_strides(sb, out);
+    // An odometer walks the outer dimensions; the trailing block (last dimension, or the last
+    // two when the last is short) is mapped with flat loops over contiguous buffers.
     let nd = out.len();
-    let inner = out[nd - 1];
-    let (ia, ib) = (astr[nd - 1], bstr[nd - 1]);
-    for_row_chunks(&mut res, inner, |row0, chunk| {
-        // Multi-index of the first row over the outer dimensions.
-        let mut idx = vec![0usize; nd - 1];
-        let mut rem = row0;
-        for ax in (0..nd - 1).rev() {
+    let two = nd >= 2 && out[nd - 1] < SMALL_INNER;
+    let (inner, ia, ib) = (out[nd - 1], astr[nd - 1], bstr[nd - 1]);
+    let (rows, ra, rb) = if two {
+        (out[nd - 2], astr[nd - 2], bstr[nd - 2])
+    } else {
+        (1, 0, 0)
+    };
+    let outer_dims = if two { nd - 2 } else { nd - 1 };
+    let block = inner * rows;
+    // Within a block, element (j, k) sits at j*r + k*i; it is one flat stride when r = inner*i.
+    let flat = |r: usize, i: usize| {
+        if rows == 1 || r == inner * i {
+            Some(i)
+        } else {
+            None
+        }
+    };
+    let (fa, fb) = (flat(ra, ia), flat(rb, ib));
+    build_vec(n, block, |block0, chunk: &mut [MaybeUninit<U>]| {
+        let mut idx = vec![0usize; outer_dims];
+        let mut rem = block0;
+        for ax in (0..outer_dims).rev() {
             idx[ax] = rem % out[ax];
             rem /= out[ax];
         }
-        let mut oa: usize = (0..nd - 1).map(|ax| idx[ax] * astr[ax]).sum();
-        let mut ob: usize = (0..nd - 1).map(|ax| idx[ax] * bstr[ax]).sum();
-        for row in chunk.chunks_mut(inner) {
-            match (ia, ib) {
-                (1, 1) => {
-                    for ((o, &x), &y) in row
-                        .iter_mut()
-                        .zip(&a[oa..oa + inner])
-                        .zip(&b[ob..ob + inner])
-                    {
-                        *o = f(x, y);
+        let mut oa: usize = (0..outer_dims).map(|ax| idx[ax] * astr[ax]).sum();
+        let mut ob: usize = (0..outer_dims).map(|ax| idx[ax] * bstr[ax]).sum();
+        let (mut abuf, mut bbuf) = (Vec::new(), Vec::new());
+        for blk in chunk.chunks_mut(block) {
+            let av: &[A] = match fa {
+                Some(s) => strided(a, oa, s, block, &mut abuf),
+                None => {
+                    abuf.clear();
+                    for j in 0..rows {
+                        abuf.extend((0..inner).map(|k| a[oa + j * ra + k * ia]));
                     }
+                    &abuf
                 }
-                (1, 0) => {
-                    let y = b[ob];
-                    for (o, &x) in row.iter_mut().zip(&a[oa..oa + inner]) {
-                        *o = f(x, y);
+            };
+            let bv: &[B] = match fb {
+                Some(s) => strided(b, ob, s, block, &mut bbuf),
+                None => {
+                    bbuf.clear();
+                    for j in 0..rows {
+                        bbuf.extend((0..inner).map(|k| b[ob + j * rb + k * ib]));
                     }
+                    &bbuf
                 }
-                (0, 1) => {
-                    let x = a[oa];
-                    for (o, &y) in row.iter_mut().zip(&b[ob..ob + inner]) {
-                        *o = f(x, y);
-                    }
-                }
-                _ => {
-                    for (k, o) in row.iter_mut().enumerate() {
-                        *o = f(a[oa + k * ia], b[ob + k * ib]);
-                    }
-                }
+            };
+            for ((o, &x), &y) in blk.iter_mut().zip(av).zip(bv) {
+                o.write(f(x, y));
             }
-            for ax in (0..nd - 1).rev() {
+            for ax in (0..outer_dims).rev() {
                 idx[ax] += 1;
                 oa += astr[ax];
                 ob += bstr[ax];
@@ -183,63 +221,27 @@ pub fn broadcast_map<A: Copy + Sync, B: Copy + Sync, U: Copy + Default + Send>(
                 idx[ax] = 0;
             }
         }
-    });
-    res
+    })
 }
 
-fn binary_f32(op: BinaryOp) -> impl Fn(f32, f32) -> f32 + Sync {
-    move |x: f32, y: f32| match op {
-        BinaryOp::Add => x + y,
-        BinaryOp::Sub => x - y,
-        BinaryOp::Mul => x * y,
-        BinaryOp::Div => x / y,
-        BinaryOp::Pow => x.powf(y),
-        BinaryOp::Maximum => {
-            if x.is_nan() || x >= y {
-                x
-            } else {
-                y
-            }
-        }
-        BinaryOp::Minimum => {
-            if x.is_nan() || x <= y {
-                x
-            } else {
-                y
-            }
-        }
-        BinaryOp::SquaredDifference => (x - y) * (x - y),
+fn max_f32(x: f32, y: f32) -> f32 {
+    if x.is_nan() || x >= y { x } else { y }
+}
+
+fn min_f32(x: f32, y: f32) -> f32 {
+    if x.is_nan() || x <= y { x } else { y }
+}
+
+/// Floor division of integers (PyTorch's `//`); division by zero gives 0.
+fn floor_div(x: i64, y: i64) -> i64 {
+    if y == 0 {
+        return 0;
     }
-}
-
-fn binary_i64(op: BinaryOp) -> impl Fn(i64, i64) -> i64 + Sync {
-    move |x: i64, y: i64| match op {
-        BinaryOp::Add => x.wrapping_add(y),
-        BinaryOp::Sub => x.wrapping_sub(y),
-        BinaryOp::Mul => x.wrapping_mul(y),
-        // Integer division is floor division (PyTorch's `//`); division by zero gives 0.
-        BinaryOp::Div => {
-            if y == 0 {
-                0
-            } else {
-                x.div_euclid(y)
-                    - if (x.rem_euclid(y) != 0) && y < 0 {
-                        1
-                    } else {
-                        0
-                    }
-            }
-        }
-        BinaryOp::Pow => {
-            if y < 0 {
-                0
-            } else {
-                x.wrapping_pow(y.min(u32::MAX as i64) as u32)
-            }
-        }
-        BinaryOp::Maximum => x.max(y),
-        BinaryOp::Minimum => x.min(y),
-        BinaryOp::SquaredDifference => (x - y).wrapping_mul(x - y),
+    let q = x.wrapping_div(y);
+    if (x % y != 0) && ((x < 0) != (y < 0)) {
+        q - 1
+    } else {
+        q
     }
 }
 
@@ -253,16 +255,35 @@ pub fn binary(
 ) -> Result<CpuStorage> {
     Ok(match (a, b) {
         (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(match op {
-            // The common ones get their own closures so they vectorise.
             BinaryOp::Add => broadcast_map(x, sa, y, sb, out, |p, q| p + q),
             BinaryOp::Sub => broadcast_map(x, sa, y, sb, out, |p, q| p - q),
             BinaryOp::Mul => broadcast_map(x, sa, y, sb, out, |p, q| p * q),
             BinaryOp::Div => broadcast_map(x, sa, y, sb, out, |p, q| p / q),
-            _ => broadcast_map(x, sa, y, sb, out, binary_f32(op)),
+            BinaryOp::Pow => broadcast_map(x, sa, y, sb, out, f32::powf),
+            BinaryOp::Maximum => broadcast_map(x, sa, y, sb, out, max_f32),
+            BinaryOp::Minimum => broadcast_map(x, sa, y, sb, out, min_f32),
+            BinaryOp::SquaredDifference => {
+                broadcast_map(x, sa, y, sb, out, |p, q| (p - q) * (p - q))
+            }
         }),
-        (CpuStorage::I64(x), CpuStorage::I64(y)) => {
-            CpuStorage::I64(broadcast_map(x, sa, y, sb, out, binary_i64(op)))
-        }
+        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(match op {
+            BinaryOp::Add => broadcast_map(x, sa, y, sb, out, i64::wrapping_add),
+            BinaryOp::Sub => broadcast_map(x, sa, y, sb, out, i64::wrapping_sub),
+            BinaryOp::Mul => broadcast_map(x, sa, y, sb, out, i64::wrapping_mul),
+            BinaryOp::Div => broadcast_map(x, sa, y, sb, out, floor_div),
+            BinaryOp::Pow => broadcast_map(x, sa, y, sb, out, |p: i64, q: i64| {
+                if q < 0 {
+                    0
+                } else {
+                    p.wrapping_pow(q.min(u32::MAX as i64) as u32)
+                }
+            }),
+            BinaryOp::Maximum => broadcast_map(x, sa, y, sb, out, i64::max),
+            BinaryOp::Minimum => broadcast_map(x, sa, y, sb, out, i64::min),
+            BinaryOp::SquaredDifference => broadcast_map(x, sa, y, sb, out, |p: i64, q: i64| {
+                p.wrapping_sub(q).wrapping_mul(p.wrapping_sub(q))
+            }),
+        }),
         _ => bail!(
             "{op:?} needs two operands of one numeric dtype, got {} and {}",
             a.dtype(),
@@ -271,14 +292,21 @@ pub fn binary(
     })
 }
 
-fn cmp<T: PartialOrd>(op: CompareOp) -> impl Fn(T, T) -> bool + Sync {
-    move |x: T, y: T| match op {
-        CompareOp::Eq => x == y,
-        CompareOp::Ne => x != y,
-        CompareOp::Lt => x < y,
-        CompareOp::Le => x <= y,
-        CompareOp::Gt => x > y,
-        CompareOp::Ge => x >= y,
+fn compare_typed<T: PartialOrd + Copy + Sync>(
+    op: CompareOp,
+    x: &[T],
+    sa: &[usize],
+    y: &[T],
+    sb: &[usize],
+    out: &[usize],
+) -> Vec<bool> {
+    match op {
+        CompareOp::Eq => broadcast_map(x, sa, y, sb, out, |p, q| p == q),
+        CompareOp::Ne => broadcast_map(x, sa, y, sb, out, |p, q| p != q),
+        CompareOp::Lt => broadcast_map(x, sa, y, sb, out, |p, q| p < q),
+        CompareOp::Le => broadcast_map(x, sa, y, sb, out, |p, q| p <= q),
+        CompareOp::Gt => broadcast_map(x, sa, y, sb, out, |p, q| p > q),
+        CompareOp::Ge => broadcast_map(x, sa, y, sb, out, |p, q| p >= q),
     }
 }
 
@@ -291,9 +319,9 @@ pub fn compare(
     out: &[usize],
 ) -> Result<CpuStorage> {
     Ok(CpuStorage::Bool(match (a, b) {
-        (CpuStorage::F32(x), CpuStorage::F32(y)) => broadcast_map(x, sa, y, sb, out, cmp(op)),
-        (CpuStorage::I64(x), CpuStorage::I64(y)) => broadcast_map(x, sa, y, sb, out, cmp(op)),
-        (CpuStorage::Bool(x), CpuStorage::Bool(y)) => broadcast_map(x, sa, y, sb, out, cmp(op)),
+        (CpuStorage::F32(x), CpuStorage::F32(y)) => compare_typed(op, x, sa, y, sb, out),
+        (CpuStorage::I64(x), CpuStorage::I64(y)) => compare_typed(op, x, sa, y, sb, out),
+        (CpuStorage::Bool(x), CpuStorage::Bool(y)) => compare_typed(op, x, sa, y, sb, out),
         _ => bail!(
             "comparison needs operands of one dtype, got {} and {}",
             a.dtype(),
@@ -310,25 +338,18 @@ pub fn logical(
     sb: &[usize],
     out: &[usize],
 ) -> Result<CpuStorage> {
-    match (a, b) {
-        (CpuStorage::Bool(x), CpuStorage::Bool(y)) => Ok(CpuStorage::Bool(broadcast_map(
-            x,
-            sa,
-            y,
-            sb,
-            out,
-            move |p, q| match op {
-                LogicalOp::And => p && q,
-                LogicalOp::Or => p || q,
-                LogicalOp::Xor => p ^ q,
-            },
-        ))),
-        _ => bail!(
+    let (CpuStorage::Bool(x), CpuStorage::Bool(y)) = (a, b) else {
+        bail!(
             "logical ops need bool tensors, got {} and {}",
             a.dtype(),
             b.dtype()
-        ),
-    }
+        );
+    };
+    Ok(CpuStorage::Bool(match op {
+        LogicalOp::And => broadcast_map(x, sa, y, sb, out, |p, q| p & q),
+        LogicalOp::Or => broadcast_map(x, sa, y, sb, out, |p, q| p | q),
+        LogicalOp::Xor => broadcast_map(x, sa, y, sb, out, |p, q| p ^ q),
+    }))
 }
 
 pub fn select(
@@ -346,16 +367,13 @@ pub fn select(
             cond.dtype()
         );
     };
-    // Pair each value with its position in `b`'s broadcast so one two-operand walk does it:
-    // first choose from `a` or a marker, then fill from `b`.
-    let pick_a = broadcast_map(c, sc, &vec![(); 1], &[], out, |x, _| x);
+    let pick = super::layout::expand_vec(c, sc, out);
     macro_rules! choose {
         ($x:expr, $y:expr, $wrap:path) => {{
             let av = super::layout::expand_vec($x, sa, out);
             let bv = super::layout::expand_vec($y, sb, out);
             $wrap(
-                pick_a
-                    .iter()
+                pick.iter()
                     .zip(av.into_iter().zip(bv))
                     .map(|(&p, (u, v))| if p { u } else { v })
                     .collect(),

@@ -42,11 +42,7 @@ pub fn permute(x: &CpuStorage, shape: &[usize], perm: &[usize]) -> CpuStorage {
 }
 
 /// Materialises a broadcast of `v` (of `shape`) to `out`.
-pub fn expand_vec<T: Copy + Default + Send + Sync>(
-    v: &[T],
-    shape: &[usize],
-    out: &[usize],
-) -> Vec<T> {
+pub fn expand_vec<T: Copy + Send + Sync>(v: &[T], shape: &[usize], out: &[usize]) -> Vec<T> {
     if shape == out {
         return v.to_vec();
     }

@@ -1,5 +1,7 @@
-//! Splitting large kernels across the machine's cores with scoped threads.
+//! Splitting large kernels across the machine's cores with scoped threads, and building
+//! outputs without first zero-filling them.
 
+use std::mem::MaybeUninit;
 use std::sync::OnceLock;
 
 /// Below this many output elements a kernel runs on the calling thread.
@@ -33,4 +35,19 @@ pub fn for_row_chunks<U: Send>(out: &mut [U], row_len: usize, f: impl Fn(usize, 
             scope.spawn(move || f(i * rows_per, chunk));
         }
     });
+}
+
+/// A vector of `n` elements produced by `fill`, which must write every slot of each chunk it
+/// is given (`fill(first_row, chunk)`, chunks of whole `row_len` rows, possibly in parallel).
+pub fn build_vec<U: Copy + Send>(
+    n: usize,
+    row_len: usize,
+    fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Sync,
+) -> Vec<U> {
+    let mut v: Vec<U> = Vec::with_capacity(n);
+    for_row_chunks(&mut v.spare_capacity_mut()[..n], row_len.max(1), fill);
+    // SAFETY: every caller's `fill` writes each element of every chunk it receives, and the
+    // chunks cover 0..n.
+    unsafe { v.set_len(n) };
+    v
 }

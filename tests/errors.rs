@@ -1,0 +1,221 @@
+//! Bad shapes, dtypes, indices and sizes return errors naming the op and the shapes; nothing
+//! reachable from a script panics.
+
+mod common;
+
+use common::{t, ti};
+use ember::{DType, Device, IndexArg, Runtime, Tensor};
+
+fn err_text<T: std::fmt::Debug>(r: anyhow::Result<T>) -> String {
+    format!("{:#}", r.expect_err("expected an error"))
+}
+
+#[test]
+fn shape_errors_name_op_and_shapes() {
+    let a = t(&[1., 2., 3., 4., 5., 6.], &[2, 3]);
+    let b = t(&[1., 2., 3., 4., 5., 6., 7., 8.], &[4, 2]);
+    let m = err_text(a.matmul(&b));
+    assert!(
+        m.contains("matmul") && m.contains("[2, 3]") && m.contains("[4, 2]"),
+        "{m}"
+    );
+    let m = err_text(a.add(&b));
+    assert!(
+        m.contains("add") && m.contains("[2, 3]") && m.contains("[4, 2]"),
+        "{m}"
+    );
+    assert!(err_text(a.reshape(&[4, -1])).contains("reshape"));
+    assert!(err_text(a.reshape(&[-1, -1])).contains("only one"));
+    assert!(err_text(Tensor::cat(&[a.clone(), b.clone()], 0)).contains("cat"));
+    assert!(err_text(Tensor::stack(&[a.clone(), b.clone()], 0)).contains("stack"));
+    assert!(err_text(a.expand(&[3, 3])).contains("expand"));
+    assert!(err_text(a.permute(&[0, 0])).contains("permute"));
+    assert!(err_text(a.sum_dim(2, false)).contains("dimension 2"));
+    assert!(err_text(a.transpose(0, -3)).contains("out of range"));
+    assert!(err_text(a.t().unwrap().unsqueeze(0).unwrap().t()).contains("t:"));
+    assert!(err_text(a.narrow(1, 2, 5)).contains("narrow"));
+    assert!(err_text(a.split(0, 0)).contains("split"));
+    assert!(err_text(Tensor::mse_loss(&a, &b)).contains("mse_loss"));
+    assert!(err_text(Tensor::cross_entropy(&a, &ti(&[0, 1, 2], &[3]))).contains("cross_entropy"));
+    assert!(err_text(a.matmul(&Tensor::scalar(1.0))).contains("matmul"));
+    assert!(err_text(a.repeat(&[2])).contains("repeat"));
+    assert!(err_text(a.clamp(1.0, 0.0)).contains("clamp"));
+}
+
+#[test]
+fn dtype_errors() {
+    let i = ti(&[1, 2], &[2]);
+    assert!(err_text(i.matmul(&i)).contains("f32"));
+    assert!(err_text(Tensor::embedding(&t(&[0.], &[1]), &t(&[1., 2.], &[1, 2]))).contains("i64"));
+    assert!(
+        err_text(
+            t(&[1.], &[1])
+                .requires_grad_(true)
+                .unwrap()
+                .to_dtype(DType::I64)
+                .unwrap()
+                .requires_grad_(true)
+        )
+        .contains("f32")
+    );
+    assert!(err_text(Tensor::where_(&i, &i, &i)).contains("bool"));
+    assert!(err_text(t(&[1.], &[1]).bincount(0)).contains("bincount"));
+    assert!(err_text(t(&[1.], &[1]).index_select(0, &t(&[0.], &[1]))).contains("i64"));
+}
+
+#[test]
+fn index_errors() {
+    let x = t(&[1., 2., 3., 4., 5., 6.], &[3, 2]);
+    let m = err_text(x.index(&IndexArg::Int(3)));
+    assert!(m.contains("index 3") && m.contains("size 3"), "{m}");
+    assert!(err_text(x.index(&IndexArg::Int(-4))).contains("out of range"));
+    assert!(err_text(x.index_select(0, &ti(&[0, 3], &[2]))).contains("index 3"));
+    assert!(err_text(x.gather(1, &ti(&[0, 2, 0, 0, 0, 0], &[3, 2]))).contains("index 2"));
+    assert!(
+        err_text(x.scatter_add(0, &ti(&[5, 0], &[1, 2]), &t(&[1., 1.], &[1, 2])))
+            .contains("index 5")
+    );
+    assert!(
+        err_text(x.index_put_(&IndexArg::Int(7), &Tensor::scalar(1.0))).contains("out of range")
+    );
+    assert!(
+        err_text(x.index_put_(&IndexArg::Int(0), &t(&[1., 2., 3.], &[3]))).contains("index_put")
+    );
+    assert!(err_text(Tensor::embedding(&ti(&[9], &[1]), &x)).contains("outside the vocabulary"));
+    assert!(err_text(Tensor::one_hot(&ti(&[3], &[1]), 3)).contains("one_hot"));
+    assert!(err_text(Tensor::scalar(1.0).index(&IndexArg::Int(0))).contains("0-d"));
+    assert!(err_text(ti(&[-1], &[1]).bincount(0)).contains("non-negative"));
+}
+
+#[test]
+fn huge_allocations_are_refused() {
+    assert!(
+        err_text(ember::tensor::shape::checked_shape(
+            "zeros",
+            &[1 << 40, 1 << 20]
+        ))
+        .contains("limit")
+    );
+    assert!(Tensor::arange(0.0, 1e20, 1.0, true, Device::Cpu).is_err());
+    let mut rt = Runtime::builder().seed(0).build().unwrap();
+    let e = rt.eval("zeros([100000, 100000, 100000])").unwrap_err();
+    assert!(
+        e.message.contains("zeros") && e.message.contains("limit"),
+        "{e}"
+    );
+    let e = rt.eval("randn([-1, 3])").unwrap_err();
+    assert!(e.message.contains("negative"), "{e}");
+}
+
+#[test]
+fn script_errors_carry_position_op_and_shapes() {
+    let mut rt = Runtime::builder().seed(0).build().unwrap();
+    let e = rt
+        .eval("let a = randn([2, 3]);\nlet b = randn([4, 5]);\nlet c = a @ b;")
+        .unwrap_err();
+    assert_eq!(e.line, Some(3));
+    assert!(
+        e.message.contains("matmul")
+            && e.message.contains("[2, 3]")
+            && e.message.contains("[4, 5]")
+    );
+    let shown = e.to_string();
+    assert!(
+        shown.contains("<eval>:3:") && shown.contains("let c = a @ b;") && shown.contains('^'),
+        "{shown}"
+    );
+    // Errors inside script functions report where the op failed, and the call chain.
+    let e = rt
+        .eval("fn f(x) {\n  x.reshape([7])\n}\nf(zeros([2]))")
+        .unwrap_err();
+    assert_eq!(e.line, Some(2), "{e}");
+    assert!(e.call_stack.iter().any(|f| f == "f"), "{e}");
+    // A syntax error is reported with its place too.
+    let e = rt.eval("let x = ;").unwrap_err();
+    assert!(
+        e.message.contains("syntax error") && e.line == Some(1),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_error_keeps_the_session_state() {
+    let mut rt = Runtime::builder().seed(0).build().unwrap();
+    let _ = rt
+        .eval("let keep = tensor([1, 2, 3]); fn twice(x) { x * 2 }")
+        .unwrap();
+    assert!(rt.eval("keep @ randn([5, 5])").is_err());
+    let v = rt.eval("twice(keep).sum().item()").unwrap();
+    assert_eq!(v.as_int().unwrap(), 12);
+}
+
+/// Calls many surface functions with wrong argument kinds and values; each must error, not panic.
+#[test]
+fn bad_calls_from_scripts_never_panic() {
+    let cases = [
+        "tensor([[1, 2], [3]])",
+        "tensor([[1, 2], 3])",
+        "tensor(\"text\")",
+        "zeros(\"x\")",
+        "zeros([2, \"x\"])",
+        "randint(5, 2, [3])",
+        "randperm(-3)",
+        "eye(-1)",
+        "linspace(0, 1, -2)",
+        "arange(0, 10, 0)",
+        "uniform([2], 1, 0)",
+        "normal([2], 0, -1)",
+        "let x = zeros([2, 2]); x[5]",
+        "let x = zeros([2, 2]); x[-3]",
+        "let x = zeros([2, 2]); x[5] = 1.0;",
+        "let x = zeros([2, 2]); x[\"a\"]",
+        "let x = zeros([2, 2]); x[0] = zeros([3]);",
+        "let x = zeros([2, 2]); x.sum(5)",
+        "let x = zeros([2, 2]); x.reshape([3, -1])",
+        "let x = zeros([2, 2]); x.permute([0])",
+        "let x = zeros([2, 2]); x.flip([4])",
+        "let x = zeros([2, 2]); x.slice(0, 0, 2, 0)",
+        "let x = zeros([2, 2]); x.split(-1)",
+        "let x = zeros([2, 2]); x.chunk(0)",
+        "let x = zeros([2, 2]); x.gather(0, tensor([[5, 0]]))",
+        "let x = zeros([2, 2]); x.index_select(0, tensor([[0]]))",
+        "let x = zeros([2, 2]); x.to(\"tpu\")",
+        "let x = zeros([2, 2]); x.to_dtype(\"f16\")",
+        "let x = zeros([2, 2]); x.item()",
+        "let x = zeros([2, 2]); x.backward()",
+        "let x = zeros([2]); x.requires_grad = true; (x * 2).backward()",
+        "cat([], 0)",
+        "cat([1, 2], 0)",
+        "stack([zeros([2]), zeros([3])])",
+        "dynamic_partition(zeros([3, 2]), tensor([0, 1]), 2)",
+        "dynamic_partition(zeros([3, 2]), tensor([0, 1, 2]), -1)",
+        "unsorted_segment_sum(zeros([3, 2]), tensor([0.0, 1.0, 2.0]), 3)",
+        "one_hot(tensor([1.5]), 3)",
+        "cross_entropy(zeros([2, 3]), tensor([0, 7]))",
+        "cross_entropy(zeros([2, 3]), tensor([true, false]))",
+        "dropout(zeros([2]), 1.5)",
+        "embedding(tensor([3]), zeros([2, 2]))",
+        "embedding(tensor([0]), zeros([2]))",
+        "softmax(zeros([2, 2]), 3)",
+        "where(tensor([1, 0]), 1.0, 2.0)",
+        "allclose(zeros([2]), zeros([3]))",
+        "bincount(tensor([[1]]))",
+        "no_grad(42)",
+        "clamp(zeros([2]), \"a\", 1)",
+        "zeros([2]) @ zeros([3])",
+        "zeros([2]).expand([-1, 2])",
+        "assert(false, \"boom\")",
+    ];
+    for code in cases {
+        let mut rt = Runtime::builder().seed(0).build().unwrap();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.eval(code)));
+        match outcome {
+            Err(_) => panic!("panicked on {code:?}"),
+            Ok(Ok(v)) => panic!(
+                "expected an error from {code:?}, got {}",
+                ember::script::format_value(&v)
+            ),
+            Ok(Err(e)) => assert!(!e.message.is_empty(), "{code}"),
+        }
+    }
+}
