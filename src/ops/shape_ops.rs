@@ -11,7 +11,7 @@ impl Tensor {
     /// Same values, new shape (one dimension may be -1). Shares storage, like `view`.
     pub fn reshape(&self, dims: &[i64]) -> Result<Tensor> {
         let shape = infer_reshape("reshape", self.shape(), dims)?;
-        Ok(self.reshape_usize(&shape)?)
+        self.reshape_usize(&shape)
     }
 
     /// Reshape to a fully known shape.

@@ -11,8 +11,8 @@ pub struct ScriptError {
     /// The script's name (a file path, or `<eval>`).
     pub source_name: String,
     /// 1-based line and column, when known.
-    pub line: Option<usize>,
-    pub column: Option<usize>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
     /// The text of that line.
     pub source_line: Option<String>,
     /// The script functions the error passed through, innermost first.
@@ -25,8 +25,8 @@ impl ScriptError {
         ScriptError {
             message,
             source_name: source_name.to_string(),
-            line,
-            column: pos.position(),
+            line: line.map(|l| l as u32),
+            column: pos.position().map(|c| c as u32),
             source_line: line
                 .and_then(|l| source.lines().nth(l - 1))
                 .map(str::to_string),
@@ -91,7 +91,7 @@ impl fmt::Display for ScriptError {
         writeln!(f, "error: {}", self.message)?;
         match (self.line, self.column) {
             (Some(l), c) => {
-                let c = c.unwrap_or(1);
+                let c = c.unwrap_or(1) as usize;
                 writeln!(f, "  --> {}:{l}:{c}", self.source_name)?;
                 if let Some(src) = &self.source_line {
                     let gutter = l.to_string().len();

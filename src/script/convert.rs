@@ -67,10 +67,11 @@ pub fn int_list(op: &str, v: &Dynamic) -> RR<Vec<i64>> {
     if let Some(i) = v.clone().try_cast::<i64>() {
         return Ok(vec![i]);
     }
-    if let Some(t) = v.clone().try_cast::<Tensor>() {
-        if t.dtype() == DType::I64 && t.ndim() <= 1 {
-            return Ok(t.to_i64_vec());
-        }
+    if let Some(t) = v.clone().try_cast::<Tensor>()
+        && t.dtype() == DType::I64
+        && t.ndim() <= 1
+    {
+        return Ok(t.to_i64_vec());
     }
     let Some(arr) = v.clone().try_cast::<Array>() else {
         return fail(format!(

@@ -13,7 +13,12 @@ pub fn register(api: &mut Api) {
         "to_string(x) — the tensor printed as PyTorch prints it",
         |x: &mut Tensor| x.to_string()
     );
-    reg!(api, "to_debug", "", |x: &mut Tensor| x.to_string());
+    reg!(
+        api,
+        "to_debug",
+        "to_debug(x) — the tensor as debug output shows it (same as to_string)",
+        |x: &mut Tensor| x.to_string()
+    );
     reg!(
         api,
         "item",

@@ -133,18 +133,18 @@ pub fn register(api: &mut Api) {
         .rr());
     reg!(
         api,
-        "var",
-        "var(x) / var(x, dim) / var(x, dim, #{unbiased, keepdim}) — variance (unbiased by default)",
+        "variance",
+        "variance(x) / variance(x, dim) / variance(x, dim, keepdim) / variance(x, dim, #{unbiased, keepdim}) — torch.var (unbiased by default); named variance because var is reserved in Rhai",
         |x: &mut Tensor| x.var(None, true, false).rr()
     );
-    reg!(api, "var", "", |x: &mut Tensor, d: i64| x
+    reg!(api, "variance", "", |x: &mut Tensor, d: i64| x
         .var(Some(d), true, false)
         .rr());
-    reg!(api, "var", "", |x: &mut Tensor, d: i64, k: bool| x
+    reg!(api, "variance", "", |x: &mut Tensor, d: i64, k: bool| x
         .var(Some(d), true, k)
         .rr());
-    reg!(api, "var", "", |x: &mut Tensor, d: i64, o: Map| {
-        let (u, k) = var_opts("var", &o)?;
+    reg!(api, "variance", "", |x: &mut Tensor, d: i64, o: Map| {
+        let (u, k) = var_opts("variance", &o)?;
         x.var(Some(d), u, k).rr()
     });
     reg!(

@@ -71,43 +71,36 @@ fn shown(len: usize, summarise: bool) -> Vec<Option<usize>> {
     }
 }
 
-fn write_nested(
-    out: &mut String,
-    cells: &[String],
-    shape: &[usize],
-    offset: usize,
-    depth: usize,
+/// What every level of the nested printout shares.
+struct Layout<'a> {
+    cells: &'a [String],
+    shape: &'a [usize],
     indent: usize,
     width: usize,
     summarise: bool,
-) {
-    let stride: usize = shape[depth + 1..].iter().product();
+}
+
+fn write_nested(out: &mut String, l: &Layout, offset: usize, depth: usize) {
+    let stride: usize = l.shape[depth + 1..].iter().product();
     out.push('[');
-    let items = shown(shape[depth], summarise);
-    let last_dim = depth + 1 == shape.len();
+    let items = shown(l.shape[depth], l.summarise);
+    let last_dim = depth + 1 == l.shape.len();
     for (k, item) in items.iter().enumerate() {
         if k > 0 {
             if last_dim {
                 out.push_str(", ");
             } else {
                 out.push(',');
-                out.push_str(&"\n".repeat(shape.len() - depth - 1));
-                out.push_str(&" ".repeat(indent + depth + 1));
+                out.push_str(&"\n".repeat(l.shape.len() - depth - 1));
+                out.push_str(&" ".repeat(l.indent + depth + 1));
             }
         }
         match item {
             None => out.push_str("..."),
-            Some(i) if last_dim => out.push_str(&format!("{:>width$}", cells[offset + i])),
-            Some(i) => write_nested(
-                out,
-                cells,
-                shape,
-                offset + i * stride,
-                depth + 1,
-                indent,
-                width,
-                summarise,
-            ),
+            Some(i) if last_dim => {
+                out.push_str(&format!("{:>w$}", l.cells[offset + i], w = l.width))
+            }
+            Some(i) => write_nested(out, l, offset + i * stride, depth + 1),
         }
     }
     out.push(']');
@@ -135,16 +128,14 @@ impl Tensor {
         }
         let width = cells.iter().map(|c| c.len()).max().unwrap_or(0);
         let mut out = String::new();
-        write_nested(
-            &mut out,
-            &cells,
-            self.shape(),
-            0,
-            0,
+        let layout = Layout {
+            cells: &cells,
+            shape: self.shape(),
             indent,
             width,
             summarise,
-        );
+        };
+        write_nested(&mut out, &layout, 0, 0);
         out
     }
 }

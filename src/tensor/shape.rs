@@ -106,7 +106,7 @@ pub fn infer_reshape(op: &str, from: &[usize], dims: &[i64]) -> Result<Vec<usize
     }
     let mut shape: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(i) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             bail!("{op}: cannot reshape a tensor of shape {from:?} into {dims:?}");
         }
         shape[i] = total / known;

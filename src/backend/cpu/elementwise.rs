@@ -65,9 +65,9 @@ fn unary_f32(op: UnaryOp, v: &[f32]) -> Vec<f32> {
             move |x| if x > 0.0 { x } else { a * (fast_exp(x) - 1.0) },
         ),
         UnaryOp::LeakyRelu(s) => map_slice(v, move |x| if x > 0.0 { x } else { s * x }),
-        UnaryOp::PowScalar(p) if p == 2.0 => map_slice(v, |x| x * x),
-        UnaryOp::PowScalar(p) if p == 0.5 => map_slice(v, f32::sqrt),
-        UnaryOp::PowScalar(p) if p == -1.0 => map_slice(v, |x| 1.0 / x),
+        UnaryOp::PowScalar(2.0) => map_slice(v, |x| x * x),
+        UnaryOp::PowScalar(0.5) => map_slice(v, f32::sqrt),
+        UnaryOp::PowScalar(-1.0) => map_slice(v, |x| 1.0 / x),
         UnaryOp::PowScalar(p) => map_slice(v, move |x| x.powf(p)),
         UnaryOp::Clamp(lo, hi) => map_slice(v, move |x| x.max(lo).min(hi)),
         UnaryOp::Sign => map_slice(v, |x| {

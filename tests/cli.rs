@@ -1,0 +1,147 @@
+//! The `ember` binary: `eval`, `run`, script errors and exit codes, and the lesson scripts
+//! passing their own checks.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn ember(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ember"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("EMBER_QUICK", "1")
+        .output()
+        .expect("the ember binary runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn eval_prints_a_matmul_result() {
+    let o = ember(&["eval", "randn([2,3]) @ randn([3,4])"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.starts_with("tensor([["), "{out}");
+    assert_eq!(
+        out.matches('[').count(),
+        3 + 1,
+        "two rows in one matrix plus the shape: {out}"
+    );
+    assert!(out.contains("shape=[2, 4]"), "{out}");
+    // Each row has four values.
+    let first_row = out.lines().next().unwrap();
+    assert_eq!(first_row.matches('.').count(), 4, "{first_row}");
+}
+
+#[test]
+fn a_shape_mismatch_names_line_op_and_shapes() {
+    let dir = std::env::temp_dir().join(format!("ember-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("mismatch.rhai");
+    std::fs::write(
+        &script,
+        "let a = randn([2, 3]);\nlet b = randn([4, 5]);\nlet c = a @ b;\nprint(\"unreachable\");\n",
+    )
+    .unwrap();
+    let o = ember(&["run", script.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(!out.contains("unreachable"));
+    assert!(err.contains("mismatch.rhai:3:"), "{err}");
+    assert!(
+        err.contains("matmul") && err.contains("[2, 3]") && err.contains("[4, 5]"),
+        "{err}"
+    );
+    assert!(err.contains("let c = a @ b;") && err.contains('^'), "{err}");
+}
+
+#[test]
+fn scripts_see_their_arguments_and_seed() {
+    let dir = std::env::temp_dir().join(format!("ember-cli-args-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("args.rhai");
+    std::fs::write(&script, "print(ARGS); print(rand([1]).item());").unwrap();
+    let a = ember(&[
+        "--seed",
+        "5",
+        "run",
+        script.to_str().unwrap(),
+        "x",
+        "--flag",
+    ]);
+    let b = ember(&[
+        "--seed",
+        "5",
+        "run",
+        script.to_str().unwrap(),
+        "x",
+        "--flag",
+    ]);
+    let (out_a, err) = text(&a);
+    assert!(a.status.success(), "{err}");
+    assert!(out_a.contains("[\"x\", \"--flag\"]"), "{out_a}");
+    assert_eq!(out_a, text(&b).0, "same seed, same output");
+}
+
+#[test]
+fn device_flag_is_checked() {
+    let o = ember(&["--device", "cpu", "eval", "default_device()"]);
+    assert!(o.status.success());
+    assert!(text(&o).0.contains("cpu"));
+    let o = ember(&["--device", "cuda", "eval", "1"]);
+    assert!(
+        !o.status.success(),
+        "no CUDA device here: the request must fail clearly"
+    );
+    assert!(text(&o).1.contains("cuda"), "{}", text(&o).1);
+    let o = ember(&["--device", "abacus", "eval", "1"]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn a_missing_script_is_an_error_not_a_panic() {
+    let o = ember(&["run", "no/such/file.rhai"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("cannot read script") && !err.contains("panicked"),
+        "{err}"
+    );
+}
+
+fn run_lesson(name: &str) -> String {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "scripts", name]
+        .iter()
+        .collect();
+    let o = ember(&["run", path.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert!(
+        o.status.success(),
+        "{name} failed its checks:\n{out}\n{err}"
+    );
+    out
+}
+
+#[test]
+fn lesson12_kmeans_passes_its_checks() {
+    let out = run_lesson("lesson12_kmeans.rhai");
+    let last = out.lines().last().unwrap();
+    assert!(
+        last.starts_with("kmeans points=1500") && last.contains("max_centroid_err="),
+        "{last}"
+    );
+}
+
+#[test]
+fn lesson11_meanshift_passes_its_checks() {
+    let out = run_lesson("lesson11_meanshift.rhai");
+    let last = out.lines().last().unwrap();
+    assert!(
+        last.starts_with("meanshift points=") && last.contains("batched_median_err="),
+        "{last}"
+    );
+}
