@@ -5,8 +5,12 @@ use std::time::Instant;
 fn main() {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     for n in [256usize, 1024, 2048] {
-        let a: Vec<f32> = (0..n * n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
-        let b: Vec<f32> = (0..n * n).map(|i| ((i * 104729) % 1000) as f32 / 1000.0).collect();
+        let a: Vec<f32> = (0..n * n)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+            .collect();
+        let b: Vec<f32> = (0..n * n)
+            .map(|i| ((i * 104729) % 1000) as f32 / 1000.0)
+            .collect();
         let mut c = vec![0f32; n * n];
         let flops = 2.0 * (n as f64).powi(3);
         let time = |f: &mut dyn FnMut()| {
@@ -22,12 +26,44 @@ fn main() {
             flops / ts[2] / 1e9
         };
         let mm = time(&mut || unsafe {
-            matrixmultiply::sgemm(n, n, n, 1.0, a.as_ptr(), n as isize, 1, b.as_ptr(), n as isize, 1, 0.0, c.as_mut_ptr(), n as isize, 1)
+            matrixmultiply::sgemm(
+                n,
+                n,
+                n,
+                1.0,
+                a.as_ptr(),
+                n as isize,
+                1,
+                b.as_ptr(),
+                n as isize,
+                1,
+                0.0,
+                c.as_mut_ptr(),
+                n as isize,
+                1,
+            )
         });
         let gm = time(&mut || unsafe {
             gemm::gemm(
-                n, n, n, c.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), 1, n as isize, b.as_ptr(), 1, n as isize,
-                0.0, 1.0, false, false, false, gemm::Parallelism::Rayon(threads),
+                n,
+                n,
+                n,
+                c.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a.as_ptr(),
+                1,
+                n as isize,
+                b.as_ptr(),
+                1,
+                n as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(threads),
             )
         });
         println!("n={n}: matrixmultiply {mm:.1} GFLOP/s, gemm {gm:.1} GFLOP/s");
