@@ -13,6 +13,7 @@
 
 pub mod backend;
 pub mod ops;
+pub mod repl;
 pub mod runtime;
 pub mod script;
 pub mod tensor;

@@ -30,6 +30,7 @@ enum Command {
         args: Vec<String>,
     },
     /// Evaluate one snippet and print the value of its last expression.
+    /// (With no command, ember starts the interactive session.)
     Eval { code: String },
 }
 
@@ -58,10 +59,13 @@ fn main() -> ExitCode {
             })
         }),
         None => {
-            eprintln!(
-                "ember: the interactive REPL is not built yet; use `ember run FILE` or `ember eval CODE`"
-            );
-            return ExitCode::from(2);
+            return match runtime(&cli, vec![]) {
+                Ok(rt) => ExitCode::from(ember::repl::run(rt) as u8),
+                Err(e) => {
+                    eprintln!("ember: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
         }
     };
     match result {

@@ -29,6 +29,10 @@ pub(crate) fn record(
     inputs: &[&Tensor],
     backward: impl Fn(&Tensor) -> Result<Vec<Option<Tensor>>> + 'static,
 ) -> Tensor {
+    if crate::tensor::trace::enabled() {
+        let shapes = inputs.iter().map(|t| t.shape().to_vec()).collect();
+        crate::tensor::trace::emit(name, shapes, &shape);
+    }
     if is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
         let node = Node {
             name,

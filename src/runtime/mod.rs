@@ -182,6 +182,14 @@ impl Runtime {
         &self.scope
     }
 
+    /// Names of the script functions defined so far in this session.
+    pub fn function_names(&self) -> Vec<String> {
+        self.functions
+            .iter_functions()
+            .map(|f| f.name.to_string())
+            .collect()
+    }
+
     /// Docs of every script-callable function.
     pub fn docs(&self) -> &Docs {
         &self.docs

@@ -31,7 +31,25 @@ pub fn register_all(engine: &mut Engine) -> Docs {
         docs: &mut docs,
     };
     info::register(&mut api);
+    let before = api.docs.names();
     creation::register(&mut api);
+    let created: Vec<String> = api.docs.names().difference(&before).cloned().collect();
+    api.docs.mark_global(created);
+    api.docs.mark_global([
+        "cat",
+        "stack",
+        "where",
+        "no_grad",
+        "is_grad_enabled",
+        "env",
+        "assert",
+        "cuda_available",
+        "default_device",
+        "fmt",
+        "is_tensor",
+        "dynamic_partition",
+        "unsorted_segment_sum",
+    ]);
     arith::register(&mut api);
     reduce::register(&mut api);
     shape::register(&mut api);

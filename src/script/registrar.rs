@@ -2,12 +2,14 @@
 //! [`Api::func`], which records its doc text for `:help` and the docs test.
 
 use rhai::Engine;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Doc text of every script-callable name (all overloads of a name share one entry).
 #[derive(Default, Clone, Debug)]
 pub struct Docs {
     entries: BTreeMap<String, String>,
+    /// Names that are plain functions, not methods of a tensor (creation, joins, utilities).
+    globals: BTreeSet<String>,
 }
 
 impl Docs {
@@ -19,6 +21,22 @@ impl Docs {
     /// All documented names with their docs, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Whether `x.name(...)` makes sense for a tensor `x` (else it is a plain function).
+    pub fn is_method(&self, name: &str) -> bool {
+        self.entries.contains_key(name) && !self.globals.contains(name)
+    }
+
+    /// All documented names.
+    pub fn names(&self) -> BTreeSet<String> {
+        self.entries.keys().cloned().collect()
+    }
+
+    /// Marks names as plain functions.
+    pub(crate) fn mark_global<S: AsRef<str>>(&mut self, names: impl IntoIterator<Item = S>) {
+        self.globals
+            .extend(names.into_iter().map(|n| n.as_ref().to_string()));
     }
 
     pub(crate) fn add(&mut self, name: &str, doc: &str) {

@@ -6,6 +6,7 @@ mod dtype;
 mod format;
 pub mod random;
 pub mod shape;
+pub mod trace;
 
 pub use autograd::{NoGradGuard, is_grad_enabled, no_grad};
 pub use device::Device;
