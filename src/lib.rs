@@ -12,7 +12,10 @@
 //! ```
 
 pub mod backend;
+pub mod data;
+pub mod nn;
 pub mod ops;
+pub mod optim;
 pub mod repl;
 pub mod runtime;
 pub mod script;

@@ -145,3 +145,83 @@ fn lesson11_meanshift_passes_its_checks() {
         "{last}"
     );
 }
+
+/// The MNIST folder, when present (CI always has ../shared; a bare clone may not).
+fn mnist_present() -> bool {
+    let dir = std::env::var_os("EMBER_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/data"));
+    let found = dir
+        .join("mnist")
+        .join("train-images-idx3-ubyte.gz")
+        .is_file();
+    if !found {
+        println!(
+            "skipped: MNIST not found under {} (set EMBER_DATA)",
+            dir.display()
+        );
+    }
+    found
+}
+
+#[test]
+fn mnist_lessons_pass_their_checks_in_quick_mode() {
+    if !mnist_present() {
+        return;
+    }
+    for (name, prefix) in [
+        ("mnist_mlp.rhai", "mnist_mlp quick=true"),
+        ("mnist_cnn.rhai", "mnist_cnn quick=true"),
+        ("lesson5_bn_insert.rhai", "lesson5_bn_insert quick=true"),
+    ] {
+        let out = run_lesson(name);
+        let last = out.lines().last().unwrap_or_default();
+        assert!(last.starts_with(prefix), "{name}: {last}");
+    }
+}
+
+#[test]
+fn mnist_files_hold_the_published_counts() {
+    if !mnist_present() {
+        return;
+    }
+    let mut rt = ember::Runtime::builder().seed(0).build().unwrap();
+    let v = rt
+        .eval("let tr = data::mnist(#{split: \"train\"}); let te = data::mnist(#{split: \"test\"}); [tr.images.shape, te.images.shape, tr.labels[0].item(), (tr.labels == 1).long().sum().item(), tr.images.max().item()]")
+        .unwrap();
+    assert_eq!(
+        ember::script::format_value(&v),
+        "[[60000, 1, 28, 28], [10000, 1, 28, 28], 5, 6742, 1.0]"
+    );
+}
+
+#[test]
+fn a_missing_dataset_says_where_it_looked() {
+    let mut rt = ember::Runtime::builder().build().unwrap();
+    let e = rt
+        .eval("data::mnist(#{dir: \"/no/such/dir\"})")
+        .unwrap_err();
+    assert!(
+        e.message.contains("train-images-idx3-ubyte.gz")
+            && e.message.contains("/no/such/dir")
+            && e.message.contains("EMBER_DATA"),
+        "{e}"
+    );
+}
+
+#[test]
+fn corrupt_idx_files_are_reported_with_their_offset() {
+    let dir = std::env::temp_dir().join(format!("ember-idx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.idx");
+    std::fs::write(&bad, [0u8, 0, 8, 1, 0, 0, 0, 5, 1, 2]).unwrap();
+    let e = ember::data::idx::read_idx(&bad).unwrap_err();
+    assert!(format!("{e}").contains("offset 8"), "{e}");
+    std::fs::write(&bad, [1u8, 2, 3, 4]).unwrap();
+    assert!(format!("{}", ember::data::idx::read_idx(&bad).unwrap_err()).contains("magic"));
+    std::fs::write(&bad, [0u8, 0, 8, 1, 0, 0, 0, 2, 7, 9]).unwrap();
+    assert_eq!(
+        ember::data::idx::read_idx(&bad).unwrap(),
+        (vec![2], vec![7, 9])
+    );
+}

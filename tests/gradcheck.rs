@@ -391,3 +391,122 @@ fn no_grad_and_detach_stop_recording() {
     y.backward().unwrap();
     common::assert_close(&x.grad().unwrap().to_f32_vec(), &[1.0, 2.0], 1e-6);
 }
+
+#[test]
+fn convolution_and_pooling() {
+    use ember::ops::Padding;
+    let x = spread(&[2, 2, 5, 5], -1.0, 1.0, 50);
+    let w = spread(&[3, 2, 3, 3], -1.0, 1.0, 51);
+    let b = spread(&[3], -1.0, 1.0, 52);
+    check("conv2d", &[x.clone(), w.clone(), b.clone()], |v| {
+        v[0].conv2d(&v[1], Some(&v[2]), (1, 1), Padding::Explicit(0, 0), (1, 1))
+    });
+    check("conv2d stride 2 pad 1", &[x.clone(), w.clone()], |v| {
+        v[0].conv2d(&v[1], None, (2, 2), Padding::Explicit(1, 1), (1, 1))
+    });
+    check("conv2d dilation 2", &[x.clone(), w.clone()], |v| {
+        v[0].conv2d(&v[1], None, (1, 1), Padding::Explicit(1, 1), (2, 2))
+    });
+    check(
+        "conv2d same",
+        &[x.clone(), spread(&[3, 2, 2, 2], -1., 1., 53)],
+        |v| v[0].conv2d(&v[1], None, (1, 1), Padding::Same, (1, 1)),
+    );
+    let x1 = spread(&[2, 3, 7], -1.0, 1.0, 54);
+    check(
+        "conv1d",
+        &[
+            x1.clone(),
+            spread(&[4, 3, 3], -1., 1., 55),
+            spread(&[4], -1., 1., 56),
+        ],
+        |v| v[0].conv1d(&v[1], Some(&v[2]), 2, Padding::Explicit(0, 1), 1),
+    );
+    // Distinct values (no ties inside a window) for max pooling.
+    let distinct = Tensor::from_f32(
+        (0..100)
+            .map(|i| ((i * 37) % 100) as f32 / 50.0 - 1.0)
+            .collect(),
+        &[2, 2, 5, 5],
+        Device::Cpu,
+    )
+    .unwrap();
+    check("max_pool2d", std::slice::from_ref(&distinct), |v| {
+        v[0].max_pool2d((2, 2), (2, 2), (0, 0))
+    });
+    check(
+        "max_pool2d overlapping padded",
+        std::slice::from_ref(&distinct),
+        |v| v[0].max_pool2d((3, 3), (2, 2), (1, 1)),
+    );
+    check("avg_pool2d", &[x.clone()], |v| {
+        v[0].avg_pool2d((2, 2), (1, 1), (0, 0))
+    });
+    let distinct1 = Tensor::from_f32(
+        (0..42)
+            .map(|i| ((i * 17) % 42) as f32 / 21.0 - 1.0)
+            .collect(),
+        &[2, 3, 7],
+        Device::Cpu,
+    )
+    .unwrap();
+    check("max_pool1d", &[distinct1], |v| v[0].max_pool1d(2, 2, 0));
+    check("global_avg_pool", &[x], |v| v[0].global_avg_pool());
+}
+
+#[test]
+fn normalisation_and_embedding_layers() {
+    use ember::nn::Module;
+    use ember::nn::init::Init;
+    use ember::nn::layers::{BatchNorm, Embedding, LayerNorm, Linear};
+    // Batch norm in training mode (batch statistics), 1-D and 2-D, through the input.
+    let bn1 = Module::new(BatchNorm::new(1, 3, 0.1, 1e-5, true, Device::Cpu).unwrap());
+    bn1.set_tensor("weight", spread(&[3], 0.5, 1.5, 60))
+        .unwrap();
+    bn1.set_tensor("bias", spread(&[3], -0.5, 0.5, 61)).unwrap();
+    check("batch_norm1d", &[spread(&[5, 3], -1., 1., 62)], |v| {
+        bn1.forward(&v[0])
+    });
+    let bn2 = Module::new(BatchNorm::new(2, 2, 0.1, 1e-5, true, Device::Cpu).unwrap());
+    check("batch_norm2d", &[spread(&[3, 2, 2, 2], -1., 1., 63)], |v| {
+        bn2.forward(&v[0])
+    });
+    let ln = Module::new(LayerNorm::new(vec![4], 1e-5, true, Device::Cpu).unwrap());
+    ln.set_tensor("weight", spread(&[4], 0.5, 1.5, 64)).unwrap();
+    check("layer_norm", &[spread(&[3, 4], -1., 1., 65)], |v| {
+        ln.forward(&v[0])
+    });
+    // Layer parameters get their gradients: compare with the functional form.
+    let lin = Module::new(Linear::new(3, 2, true, &Init::Default, Device::Cpu).unwrap());
+    let x = spread(&[4, 3], -1., 1., 66);
+    let w = lin.get_tensor("weight").unwrap();
+    check("linear weight", &[w.clone()], |v| x.matmul(&v[0].t()?));
+    lin.forward(&x).unwrap().sum().unwrap().backward().unwrap();
+    let expected = Tensor::ones(&[4, 2], ember::DType::F32, Device::Cpu)
+        .unwrap()
+        .t()
+        .unwrap()
+        .matmul(&x)
+        .unwrap();
+    common::assert_close(
+        &w.grad().unwrap().to_f32_vec(),
+        &expected.to_f32_vec(),
+        1e-5,
+    );
+    // Embedding with a padding row: no gradient reaches it, the others scatter-add.
+    let emb = Module::new(Embedding::new(4, 2, Some(0), &Init::Default, Device::Cpu).unwrap());
+    let ids = ti(&[1, 0, 3, 1], &[2, 2]);
+    emb.forward(&ids)
+        .unwrap()
+        .sum()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let g = emb
+        .get_tensor("weight")
+        .unwrap()
+        .grad()
+        .unwrap()
+        .to_f32_vec();
+    assert_eq!(g, vec![0., 0., 2., 2., 0., 0., 1., 1.]);
+}

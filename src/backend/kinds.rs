@@ -79,3 +79,52 @@ pub enum ArgReduceOp {
     ArgMax,
     ArgMin,
 }
+
+/// Geometry of sliding-window patches over `[N, C, H, W]`: kernel, stride, dilation and padding
+/// (top, bottom, left, right).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Patches {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub dh: usize,
+    pub dw: usize,
+    pub pt: usize,
+    pub pb: usize,
+    pub pl: usize,
+    pub pr: usize,
+}
+
+impl Patches {
+    /// Output height: positions where the dilated kernel fits in the padded input.
+    pub fn out_h(&self) -> usize {
+        let span = self.dh * (self.kh - 1) + 1;
+        (self.h + self.pt + self.pb).saturating_sub(span) / self.sh + 1
+    }
+
+    /// Output width.
+    pub fn out_w(&self) -> usize {
+        let span = self.dw * (self.kw - 1) + 1;
+        (self.w + self.pl + self.pr).saturating_sub(span) / self.sw + 1
+    }
+}
+
+/// Settings of one fused Adam/AdamW update (PyTorch's equations): with `g' = g + wd * p`
+/// (Adam) or `p *= 1 - lr * wd` first (AdamW, `decoupled`), `m = b1 m + (1 - b1) g'`,
+/// `v = b2 v + (1 - b2) g'^2`, `p -= lr * (m / bc1) / (sqrt(v / bc2) + eps)`.
+#[derive(Clone, Copy, Debug)]
+pub struct AdamStep {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub decoupled: bool,
+    pub bias_correction1: f64,
+    pub bias_correction2: f64,
+}

@@ -5,7 +5,9 @@
 pub mod cpu;
 mod kinds;
 
-pub use kinds::{ArgReduceOp, BinaryOp, CompareOp, LogicalOp, ReduceOp, UnaryOp};
+pub use kinds::{
+    AdamStep, ArgReduceOp, BinaryOp, CompareOp, LogicalOp, Patches, ReduceOp, UnaryOp,
+};
 
 use crate::tensor::{DType, Device};
 use anyhow::Result;
@@ -203,7 +205,9 @@ impl Storage {
         }
     }
 
-    /// Batched matrix product of contiguous `[batch, m, k]` and `[batch, k, n]` operands.
+    /// Batched matrix product `op(A) [batch, m, k] x op(B) [batch, k, n]`; `ta`/`tb` say the
+    /// operand is stored transposed (`[batch, k, m]` / `[batch, n, k]`) and is read that way.
+    #[allow(clippy::too_many_arguments)]
     pub fn matmul(
         a: &Storage,
         b: &Storage,
@@ -211,11 +215,13 @@ impl Storage {
         m: usize,
         k: usize,
         n: usize,
+        ta: bool,
+        tb: bool,
     ) -> Result<Storage> {
         match (a, b) {
-            (Storage::Cpu(a), Storage::Cpu(b)) => {
-                Ok(Storage::Cpu(cpu::matmul::matmul(a, b, batch, m, k, n)?))
-            }
+            (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(cpu::matmul::matmul(
+                a, b, batch, m, k, n, ta, tb,
+            )?)),
         }
     }
 
@@ -339,6 +345,35 @@ impl Storage {
     pub fn nonzero(&self) -> Storage {
         match self {
             Storage::Cpu(s) => Storage::Cpu(cpu::index::nonzero(s)),
+        }
+    }
+
+    /// Sliding-window patches of `[N, C, H, W]` as columns `[C*kh*kw, N*OH*OW]` (`pad` outside).
+    pub fn im2col(&self, p: &Patches, pad: f32) -> Result<Storage> {
+        match self {
+            Storage::Cpu(s) => Ok(Storage::Cpu(cpu::conv::im2col(s, p, pad)?)),
+        }
+    }
+
+    /// Sums patch columns back into `[N, C, H, W]` (the adjoint of `im2col`).
+    pub fn col2im(&self, p: &Patches) -> Result<Storage> {
+        match self {
+            Storage::Cpu(s) => Ok(Storage::Cpu(cpu::conv::col2im(s, p)?)),
+        }
+    }
+
+    /// One fused Adam/AdamW update of a parameter and its two moment buffers, in place.
+    pub fn adam_step(
+        p: &mut Storage,
+        g: &Storage,
+        m: &mut Storage,
+        v: &mut Storage,
+        step: &AdamStep,
+    ) -> Result<()> {
+        match (p, g, m, v) {
+            (Storage::Cpu(p), Storage::Cpu(g), Storage::Cpu(m), Storage::Cpu(v)) => {
+                cpu::fused::adam(p, g, m, v, step)
+            }
         }
     }
 }

@@ -58,8 +58,41 @@ impl Tensor {
     fn binary(&self, op: BinaryOp, other: &Tensor) -> Result<Tensor> {
         let (st, out) = forward(op, self, other)?;
         let (a, b) = (self.clone(), other.clone());
+        let (need_a, need_b) = (self.requires_grad(), other.requires_grad());
         let res = record(op_name(op), st, out, &[self, other], {
             move |g: &Tensor| -> Result<Vec<Option<Tensor>>> {
+                // Gradients only for the operands that want them (constants and data need none).
+                if matches!(
+                    op,
+                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div
+                ) {
+                    let ga = if need_a {
+                        Some(
+                            match op {
+                                BinaryOp::Mul => g.mul(&b)?,
+                                BinaryOp::Div => g.div(&b)?,
+                                _ => g.clone(),
+                            }
+                            .sum_to(a.shape())?,
+                        )
+                    } else {
+                        None
+                    };
+                    let gb = if need_b {
+                        Some(
+                            match op {
+                                BinaryOp::Add => g.clone(),
+                                BinaryOp::Sub => g.neg()?,
+                                BinaryOp::Mul => g.mul(&a)?,
+                                _ => g.neg()?.mul(&a)?.div(&b.mul(&b)?)?,
+                            }
+                            .sum_to(b.shape())?,
+                        )
+                    } else {
+                        None
+                    };
+                    return Ok(vec![ga, gb]);
+                }
                 let (ga, gb) = match op {
                     BinaryOp::Add => (g.clone(), g.clone()),
                     BinaryOp::Sub => (g.clone(), g.neg()?),

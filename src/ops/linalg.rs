@@ -7,23 +7,64 @@ use crate::tensor::{DType, Tensor};
 use anyhow::{Result, bail};
 
 impl Tensor {
-    /// `[b, m, k] @ [b, k, n]` on contiguous batches; the primitive the rest reduces to.
-    fn bmm(&self, other: &Tensor) -> Result<Tensor> {
-        let (b, m, k) = (self.shape()[0], self.shape()[1], self.shape()[2]);
-        let n = other.shape()[2];
-        let st = Storage::matmul(&self.storage(), &other.storage(), b, m, k, n)?;
+    /// `op(A) @ op(B)` on 3-D batches, where `op` transposes the last two dimensions of an
+    /// operand when its flag is set — read in place, never copied. The primitive every matrix
+    /// product reduces to; its backward uses the same flags instead of transposing.
+    fn bmm_t(&self, other: &Tensor, ta: bool, tb: bool) -> Result<Tensor> {
+        let (sa, sb) = (self.shape(), other.shape());
+        let b = sa[0];
+        let (m, k) = if ta { (sa[2], sa[1]) } else { (sa[1], sa[2]) };
+        let n = if tb { sb[1] } else { sb[2] };
+        let st = Storage::matmul(&self.storage(), &other.storage(), b, m, k, n, ta, tb)?;
         let (a, bt) = (self.clone(), other.clone());
+        let (need_a, need_b) = (self.requires_grad(), other.requires_grad());
         Ok(record(
             "matmul",
             st,
             vec![b, m, n],
             &[self, other],
             move |g| {
-                let ga = g.bmm(&bt.transpose(1, 2)?)?;
-                let gb = a.transpose(1, 2)?.bmm(g)?;
-                Ok(vec![Some(ga), Some(gb)])
+                // Only the products whose gradient is wanted (an input batch needs none).
+                let ga = match (need_a, ta) {
+                    (false, _) => None,
+                    (true, true) => Some(bt.bmm_t(g, tb, true)?),
+                    (true, false) => Some(g.bmm_t(&bt, false, !tb)?),
+                };
+                let gb = match (need_b, tb) {
+                    (false, _) => None,
+                    (true, true) => Some(g.bmm_t(&a, true, ta)?),
+                    (true, false) => Some(a.bmm_t(g, !ta, false)?),
+                };
+                Ok(vec![ga, gb])
             },
         ))
+    }
+
+    /// `self @ weight.T` for a weight `[out, in]` (a linear layer), without copying the weight.
+    pub fn matmul_nt(&self, weight: &Tensor) -> Result<Tensor> {
+        let ws = weight.shape();
+        if ws.len() != 2 || self.ndim() == 0 || self.shape()[self.ndim() - 1] != ws[1] {
+            bail!(
+                "linear: input {:?} does not fit weight {:?} (needs [..., {}])",
+                self.shape(),
+                ws,
+                ws.get(1).copied().unwrap_or(0)
+            );
+        }
+        if self.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+            bail!(
+                "linear: expects f32 operands, got {} and {}",
+                self.dtype(),
+                weight.dtype()
+            );
+        }
+        let lead = &self.shape()[..self.ndim() - 1];
+        let rows: usize = lead.iter().product();
+        let x3 = self.reshape_usize(&[1, rows, ws[1]])?;
+        let y = x3.bmm_t(&weight.reshape_usize(&[1, ws[0], ws[1]])?, false, true)?;
+        let mut out = lead.to_vec();
+        out.push(ws[0]);
+        y.reshape_usize(&out)
     }
 
     /// Matrix product with PyTorch's rules: 1-D·1-D is a dot product, 1-D operands gain and
@@ -79,7 +120,7 @@ impl Tensor {
         if sb.len() > 1 {
             out.push(n);
         }
-        a3.bmm(&b3)?.reshape_usize(&out)
+        a3.bmm_t(&b3, false, false)?.reshape_usize(&out)
     }
 
     /// Outer product of two 1-D tensors.

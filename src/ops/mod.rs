@@ -3,6 +3,7 @@
 //! backward rule, written with other ops so it runs on every device.
 
 mod binary;
+mod conv;
 mod convert;
 mod creation;
 mod index;
@@ -13,6 +14,7 @@ mod shape_ops;
 mod sort;
 mod unary;
 
+pub use conv::{Padding, Window};
 pub use index::IndexArg;
 pub use reduce::MinMax;
 

@@ -7,7 +7,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 /// The Rhai helpers under `stdlib/`, compiled into the binary so an installed `ember` finds them.
-pub const STDLIB: &[(&str, &str)] = &[("cluster", include_str!("../../stdlib/cluster.rhai"))];
+pub const STDLIB: &[(&str, &str)] = &[
+    ("cluster", include_str!("../../stdlib/cluster.rhai")),
+    ("train", include_str!("../../stdlib/train.rhai")),
+];
 
 /// Resolves files first, then the embedded standard library.
 pub struct EmberResolver {

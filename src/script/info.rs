@@ -214,6 +214,19 @@ pub fn register(api: &mut Api) {
         crate::tensor::is_grad_enabled
     );
 
+    reg!(
+        api,
+        "set_grad_enabled",
+        "set_grad_enabled(on) — turns graph recording on or off (returns the previous setting); no_grad(|| ...) is the scoped form",
+        |on: bool| crate::tensor::set_grad_enabled(on)
+    );
+    reg!(
+        api,
+        "copy_",
+        "x.copy_(src) — overwrites x's values in place (same shape), not recorded by autograd",
+        |x: &mut Tensor, src: Tensor| x.assign_(&src).rr()
+    );
+
     // ---- utilities ----
     reg!(
         api,

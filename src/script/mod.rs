@@ -6,9 +6,12 @@ pub mod registrar;
 mod arith;
 pub mod convert;
 mod creation;
+mod data_api;
 mod functional;
 mod indexing;
 mod info;
+mod nn_api;
+mod optim_api;
 mod reduce;
 mod shape;
 
@@ -49,11 +52,15 @@ pub fn register_all(engine: &mut Engine) -> Docs {
         "is_tensor",
         "dynamic_partition",
         "unsorted_segment_sum",
+        "set_grad_enabled",
     ]);
     arith::register(&mut api);
     reduce::register(&mut api);
     shape::register(&mut api);
     indexing::register(&mut api);
     functional::register(&mut api);
+    nn_api::register(&mut api);
+    optim_api::register(&mut api);
+    data_api::register(&mut api);
     docs
 }

@@ -193,4 +193,10 @@ pub fn register(api: &mut Api) {
                             st: i64| x
         .slice(d, s, e, st)
         .rr());
+    reg!(
+        api,
+        "matmul_nt",
+        "matmul_nt(x, w) — x @ w.T without copying w (what a linear layer computes)",
+        |x: &mut Tensor, w: Tensor| x.matmul_nt(&w).rr()
+    );
 }

@@ -35,6 +35,11 @@ impl Drop for NoGradGuard {
     }
 }
 
+/// Turns graph recording on or off; returns the previous setting.
+pub fn set_grad_enabled(on: bool) -> bool {
+    GRAD_ENABLED.with(|g| g.replace(on))
+}
+
 /// Stops recording the graph until the returned guard is dropped.
 pub fn no_grad() -> NoGradGuard {
     NoGradGuard(GRAD_ENABLED.with(|g| g.replace(false)))

@@ -8,7 +8,7 @@ pub mod random;
 pub mod shape;
 pub mod trace;
 
-pub use autograd::{NoGradGuard, is_grad_enabled, no_grad};
+pub use autograd::{NoGradGuard, is_grad_enabled, no_grad, set_grad_enabled};
 pub use device::Device;
 pub use dtype::DType;
 
@@ -230,6 +230,51 @@ impl Tensor {
 
     pub(crate) fn set_grad(&self, g: Option<Tensor>) {
         *self.0.grad.borrow_mut() = g;
+    }
+
+    /// Replaces the accumulated gradient (gradient clipping).
+    pub fn set_grad_value(&self, g: Tensor) {
+        self.set_grad(Some(g));
+    }
+
+    /// Overwrites the values in place with `src` (same shape; converted to this dtype). Every
+    /// reference and view sees the change; not recorded by autograd (optimiser updates).
+    pub fn assign_(&self, src: &Tensor) -> Result<()> {
+        if src.shape() != self.shape() {
+            bail!(
+                "assign: shape {:?} cannot be written into shape {:?}",
+                src.shape(),
+                self.shape()
+            );
+        }
+        let st = src.storage().cast(self.dtype()).to_device(self.device())?;
+        *self.storage_mut() = st;
+        Ok(())
+    }
+
+    /// One fused Adam/AdamW update of parameter `p` with gradient `g` and moments `m`, `v`, all
+    /// in place (the optimiser's kernel; not recorded by autograd).
+    pub fn adam_step_(
+        p: &Tensor,
+        g: &Tensor,
+        m: &Tensor,
+        v: &Tensor,
+        step: &crate::backend::AdamStep,
+    ) -> Result<()> {
+        if p.shape() != g.shape() || p.shape() != m.shape() || p.shape() != v.shape() {
+            bail!(
+                "adam: parameter {:?}, gradient {:?} and moments {:?} {:?} differ in shape",
+                p.shape(),
+                g.shape(),
+                m.shape(),
+                v.shape()
+            );
+        }
+        let g_st = g.storage();
+        let mut p_st = p.storage_mut();
+        let mut m_st = m.storage_mut();
+        let mut v_st = v.storage_mut();
+        Storage::adam_step(&mut p_st, &g_st, &mut m_st, &mut v_st, step)
     }
 
     /// Clears the accumulated gradient.

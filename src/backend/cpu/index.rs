@@ -42,6 +42,28 @@ pub fn index_select(
 /// Offsets into a tensor of `shape` for every position of an index tensor of `idx_shape`,
 /// with the `dim` coordinate replaced by the index value.
 fn gather_offsets(shape: &[usize], dim: usize, ids: &[i64], idx_shape: &[usize]) -> Vec<usize> {
+    // Common case: the index spans every other dimension fully, so each position decomposes
+    // as (outer, j, inner) around `dim`.
+    let same_rest = idx_shape
+        .iter()
+        .zip(shape)
+        .enumerate()
+        .all(|(i, (a, b))| i == dim || a == b);
+    if same_rest {
+        let outer: usize = shape[..dim].iter().product();
+        let inner: usize = shape[dim + 1..].iter().product();
+        let (len, ilen) = (shape[dim], idx_shape[dim]);
+        let mut out = Vec::with_capacity(ids.len());
+        for o in 0..outer {
+            for j in 0..ilen {
+                let base = (o * ilen + j) * inner;
+                for (i, &id) in ids[base..base + inner].iter().enumerate() {
+                    out.push((o * len + id as usize) * inner + i);
+                }
+            }
+        }
+        return out;
+    }
     let strides = crate::tensor::shape::contiguous_strides(shape);
     let nd = idx_shape.len();
     let mut coord = vec![0usize; nd];

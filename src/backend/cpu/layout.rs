@@ -8,33 +8,66 @@ fn view<'a, T>(v: &'a [T], shape: &[usize]) -> ArrayViewD<'a, T> {
     ArrayViewD::from_shape(IxDyn(shape), v).expect("storage length matches its shape")
 }
 
-fn permute_vec<T: Copy>(v: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
-    if shape.len() == 2 && perm == [1, 0] {
-        // Blocked transpose: the common case, kept cache friendly.
-        let (r, c) = (shape[0], shape[1]);
-        let mut out = Vec::with_capacity(r * c);
-        #[allow(clippy::uninit_vec)]
-        // SAFETY: every element is written below before being read.
-        unsafe {
-            out.set_len(r * c)
-        };
-        const B: usize = 32;
-        for i0 in (0..r).step_by(B) {
-            for j0 in (0..c).step_by(B) {
-                for i in i0..(i0 + B).min(r) {
-                    for j in j0..(j0 + B).min(c) {
-                        out[j * r + i] = v[i * c + j];
-                    }
+/// Blocked transpose of one `[r, c]` matrix, appended to `out` (cache friendly).
+fn transpose_block<T: Copy>(v: &[T], r: usize, c: usize, out: &mut Vec<T>) {
+    let start = out.len();
+    out.extend_from_slice(v); // sizes the output; every element is overwritten below
+    let dst = &mut out[start..];
+    const B: usize = 32;
+    for i0 in (0..r).step_by(B) {
+        for j0 in (0..c).step_by(B) {
+            for i in i0..(i0 + B).min(r) {
+                for j in j0..(j0 + B).min(c) {
+                    dst[j * r + i] = v[i * c + j];
                 }
             }
         }
+    }
+}
+
+fn permute_vec<T: Copy>(v: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
+    let nd = shape.len();
+    let mut out = Vec::with_capacity(v.len());
+    if v.is_empty() {
         return out;
     }
-    view(v, shape)
-        .permuted_axes(IxDyn(perm))
-        .iter()
-        .copied()
-        .collect()
+    // Transposing the last two dimensions of a batch: blocked transposes.
+    let batch_transpose = nd >= 2
+        && perm[nd - 2] == nd - 1
+        && perm[nd - 1] == nd - 2
+        && perm[..nd - 2].iter().enumerate().all(|(i, &p)| i == p);
+    if batch_transpose {
+        let (r, c) = (shape[nd - 2], shape[nd - 1]);
+        for m in v.chunks(r * c) {
+            transpose_block(m, r, c, &mut out);
+        }
+        return out;
+    }
+    // General case: walk the output in order, reading the input with the permuted strides.
+    let strides = crate::tensor::shape::contiguous_strides(shape);
+    let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    let src: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
+    let inner = out_shape[nd - 1];
+    let is = src[nd - 1];
+    let mut idx = vec![0usize; nd - 1];
+    let mut off = 0usize;
+    for _ in 0..v.len() / inner {
+        if is == 1 {
+            out.extend_from_slice(&v[off..off + inner]);
+        } else {
+            out.extend((0..inner).map(|k| v[off + k * is]));
+        }
+        for ax in (0..nd - 1).rev() {
+            idx[ax] += 1;
+            off += src[ax];
+            if idx[ax] < out_shape[ax] {
+                break;
+            }
+            off -= src[ax] * out_shape[ax];
+            idx[ax] = 0;
+        }
+    }
+    out
 }
 
 pub fn permute(x: &CpuStorage, shape: &[usize], perm: &[usize]) -> CpuStorage {

@@ -2,7 +2,9 @@
 //! where an axis walk is clearer) and `matrixmultiply` for GEMM. Large elementwise kernels split
 //! their work across threads.
 
+pub mod conv;
 pub mod elementwise;
+pub mod fused;
 pub mod index;
 pub mod layout;
 pub mod matmul;

@@ -160,18 +160,19 @@ pub fn arg_reduce(
         ArgReduceOp::ArgMin => cand < best || (cand.is_nan() && !best.is_nan()),
     };
     let mut out = vec![0i64; outer * inner];
+    // Walk the reduced dimension outermost so rows are read contiguously.
+    let mut best = vec![0f32; inner];
     for o in 0..outer {
-        for i in 0..inner {
-            let mut best = v[o * len * inner + i];
-            let mut at = 0;
-            for j in 1..len {
-                let c = v[(o * len + j) * inner + i];
-                if better(c, best) {
-                    best = c;
-                    at = j;
+        best.copy_from_slice(&v[o * len * inner..o * len * inner + inner]);
+        let at = &mut out[o * inner..(o + 1) * inner];
+        for j in 1..len {
+            let row = &v[(o * len + j) * inner..(o * len + j + 1) * inner];
+            for ((b, a), &c) in best.iter_mut().zip(at.iter_mut()).zip(row) {
+                if better(c, *b) {
+                    *b = c;
+                    *a = j as i64;
                 }
             }
-            out[o * inner + i] = at as i64;
         }
     }
     Ok(CpuStorage::I64(out))

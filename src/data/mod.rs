@@ -1,0 +1,43 @@
+//! Datasets. For now: IDX files (MNIST), gzipped or not, and where to find dataset folders.
+
+pub mod idx;
+
+use anyhow::{Result, bail};
+use std::path::{Path, PathBuf};
+
+/// Folders searched for a dataset folder `name`, in order: `EMBER_DATA`, `../shared/data`
+/// (beside a project checkout), and the per-user cache `~/.cache/ember`.
+pub fn search_dirs(name: &str) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(d) = std::env::var_os("EMBER_DATA") {
+        dirs.push(PathBuf::from(d).join(name));
+    }
+    dirs.push(PathBuf::from("../shared/data").join(name));
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
+    if let Some(c) = cache {
+        dirs.push(c.join("ember").join(name));
+    }
+    dirs
+}
+
+/// The first folder for `name` that holds `file` (or `file` without `.gz`).
+pub fn locate(name: &str, file: &str, explicit: Option<&Path>) -> Result<PathBuf> {
+    let dirs = match explicit {
+        Some(d) => vec![d.to_path_buf()],
+        None => search_dirs(name),
+    };
+    for d in &dirs {
+        for candidate in [d.join(file), d.join(file.trim_end_matches(".gz"))] {
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    bail!(
+        "dataset {name}: cannot find {file}; looked in {}. Set EMBER_DATA to a folder holding {name}/{file}",
+        looked.join(", ")
+    )
+}

@@ -1,0 +1,331 @@
+//! Layers as modules: a [`Layer`] holds its parameters and computes a forward pass; a
+//! [`Module`] is the shared handle scripts hold (calling one layer object on several inputs
+//! shares its weights). Plain Rust over `Tensor`; the script surface is in `script/nn_api.rs`.
+
+pub mod init;
+pub mod layers;
+pub mod serialize;
+mod summary;
+
+use crate::tensor::{Device, Tensor};
+use anyhow::{Result, anyhow, bail};
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+
+/// A layer: its parameters, its buffers (state that is saved but not trained), and its forward.
+pub trait Layer {
+    /// Short type name: "Linear", "Conv2d", ...
+    fn kind(&self) -> &'static str;
+    /// One-line description with the sizes: "Linear(784 -> 512)".
+    fn describe(&self) -> String;
+    /// The forward pass; `training` selects dropout and batch statistics.
+    fn forward(&mut self, x: &Tensor, training: bool) -> Result<Tensor>;
+    /// Trainable tensors owned by this layer, by name.
+    fn params(&self) -> Vec<(&'static str, Tensor)> {
+        Vec::new()
+    }
+    /// Saved, untrained state (running statistics), by name.
+    fn buffers(&self) -> Vec<(&'static str, Tensor)> {
+        Vec::new()
+    }
+    /// Replaces a parameter or buffer (same shape), e.g. when loading or from a script.
+    fn set_tensor(&mut self, name: &str, _t: Tensor) -> Result<()> {
+        bail!("{} has no parameter or buffer named {name:?}", self.kind())
+    }
+    /// Sub-modules, in order.
+    fn children(&self) -> Vec<Module> {
+        Vec::new()
+    }
+}
+
+/// A layer plus its mode and regularisation.
+pub struct ModuleCell {
+    layer: Box<dyn Layer>,
+    training: bool,
+    /// L2 penalty weight on this layer's `weight` (0 for none).
+    l2: f64,
+}
+
+/// Shared handle to a layer. Clones refer to the same layer and weights.
+#[derive(Clone)]
+pub struct Module(Rc<RefCell<ModuleCell>>);
+
+impl Module {
+    /// Wraps a layer (in training mode).
+    pub fn new(layer: impl Layer + 'static) -> Module {
+        Module(Rc::new(RefCell::new(ModuleCell {
+            layer: Box::new(layer),
+            training: true,
+            l2: 0.0,
+        })))
+    }
+
+    fn id(&self) -> usize {
+        Rc::as_ptr(&self.0) as *const u8 as usize
+    }
+
+    fn cell(&self) -> Result<std::cell::RefMut<'_, ModuleCell>> {
+        self.0.try_borrow_mut().map_err(|_| {
+            anyhow!("a module cannot contain itself or run inside its own forward pass")
+        })
+    }
+
+    fn cell_ref(&self) -> Result<std::cell::Ref<'_, ModuleCell>> {
+        self.0
+            .try_borrow()
+            .map_err(|_| anyhow!("a module is in use inside its own forward pass"))
+    }
+
+    /// Runs the forward pass in the module's current mode.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut c = self.cell()?;
+        let training = c.training;
+        let kind = c.layer.kind();
+        c.layer
+            .forward(x, training)
+            .map_err(|e| anyhow!("{kind}: {e:#}"))
+    }
+
+    pub fn kind(&self) -> String {
+        self.cell_ref()
+            .map(|c| c.layer.kind().to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn describe(&self) -> String {
+        self.cell_ref()
+            .map(|c| c.layer.describe())
+            .unwrap_or_default()
+    }
+
+    pub fn children(&self) -> Vec<Module> {
+        self.cell_ref()
+            .map(|c| c.layer.children())
+            .unwrap_or_default()
+    }
+
+    /// Training mode (dropout on, batch statistics) for this module and its children.
+    pub fn set_training(&self, on: bool) {
+        if let Ok(mut c) = self.0.try_borrow_mut() {
+            c.training = on;
+        }
+        for ch in self.children() {
+            ch.set_training(on);
+        }
+    }
+
+    pub fn is_training(&self) -> bool {
+        self.cell_ref().map(|c| c.training).unwrap_or(false)
+    }
+
+    /// Sets the L2 penalty weight on this layer's weight.
+    pub fn set_l2(&self, l2: f64) -> Result<()> {
+        if l2 < 0.0 {
+            bail!("l2 must be non-negative, got {l2}");
+        }
+        self.cell()?.l2 = l2;
+        Ok(())
+    }
+
+    /// Walks the module tree once per distinct module (shared layers count once), with paths.
+    fn walk(&self, prefix: &str, seen: &mut HashSet<usize>, f: &mut dyn FnMut(&str, &Module)) {
+        if !seen.insert(self.id()) {
+            return;
+        }
+        f(prefix, self);
+        for (i, ch) in self.children().iter().enumerate() {
+            let p = if prefix.is_empty() {
+                i.to_string()
+            } else {
+                format!("{prefix}.{i}")
+            };
+            ch.walk(&p, seen, f);
+        }
+    }
+
+    fn own_tensors(&self, buffers: bool) -> Vec<(&'static str, Tensor)> {
+        self.cell_ref()
+            .map(|c| {
+                if buffers {
+                    c.layer.buffers()
+                } else {
+                    c.layer.params()
+                }
+            })
+            .unwrap_or_default()
+    }
+
+    fn named(&self, buffers: bool) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        self.walk("", &mut HashSet::new(), &mut |path, m| {
+            for (n, t) in m.own_tensors(buffers) {
+                out.push((
+                    if path.is_empty() {
+                        n.to_string()
+                    } else {
+                        format!("{path}.{n}")
+                    },
+                    t,
+                ));
+            }
+        });
+        out
+    }
+
+    /// Every parameter with its dotted path (`0.weight`, `2.bias`), shared layers once.
+    pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        self.named(false)
+    }
+
+    /// Every buffer (running statistics) with its dotted path.
+    pub fn named_buffers(&self) -> Vec<(String, Tensor)> {
+        self.named(true)
+    }
+
+    /// Every parameter, shared layers once.
+    pub fn parameters(&self) -> Vec<Tensor> {
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
+    }
+
+    /// Parameters and buffers, as saved in a file.
+    pub fn state(&self) -> Vec<(String, Tensor)> {
+        let mut s = self.named_parameters();
+        s.extend(self.named_buffers());
+        s
+    }
+
+    /// Replaces the tensor at a dotted path (`1.running_mean`), checking its shape.
+    pub fn set_state(&self, path: &str, t: Tensor) -> Result<()> {
+        let (module_path, name) = path.rsplit_once('.').unwrap_or(("", path));
+        let mut target = None;
+        self.walk("", &mut HashSet::new(), &mut |p, m| {
+            if p == module_path && target.is_none() {
+                target = Some(m.clone());
+            }
+        });
+        let m = target.ok_or_else(|| anyhow!("no module at {module_path:?}"))?;
+        m.set_tensor(name, t)
+    }
+
+    /// Replaces one of this module's own parameters or buffers (same shape required).
+    pub fn set_tensor(&self, name: &str, t: Tensor) -> Result<()> {
+        let mut c = self.cell()?;
+        let current = c
+            .layer
+            .params()
+            .into_iter()
+            .chain(c.layer.buffers())
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| t);
+        match current {
+            Some(old) if old.shape() != t.shape() => {
+                bail!(
+                    "{}: {name} has shape {:?}, the new value {:?}",
+                    c.layer.kind(),
+                    old.shape(),
+                    t.shape()
+                )
+            }
+            Some(old) => {
+                let t = t
+                    .detach()
+                    .to_dtype(old.dtype())?
+                    .requires_grad_(old.requires_grad())?;
+                c.layer.set_tensor(name, t)
+            }
+            None => bail!(
+                "{} has no parameter or buffer named {name:?}",
+                c.layer.kind()
+            ),
+        }
+    }
+
+    /// One of this module's own parameters or buffers by name.
+    pub fn get_tensor(&self, name: &str) -> Result<Tensor> {
+        let c = self.cell_ref()?;
+        c.layer
+            .params()
+            .into_iter()
+            .chain(c.layer.buffers())
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| t)
+            .ok_or_else(|| {
+                anyhow!(
+                    "{} has no parameter or buffer named {name:?}",
+                    c.layer.kind()
+                )
+            })
+    }
+
+    /// Clears the gradients of every parameter.
+    pub fn zero_grad(&self) {
+        for p in self.parameters() {
+            p.zero_grad();
+        }
+    }
+
+    /// Marks every parameter trainable (or frozen).
+    pub fn set_trainable(&self, on: bool) -> Result<()> {
+        for p in self.parameters() {
+            p.set_requires_grad(on)?;
+        }
+        Ok(())
+    }
+
+    /// Moves every parameter and buffer to `device`.
+    pub fn to_device(&self, device: Device) -> Result<()> {
+        for (path, t) in self.state() {
+            let moved = t.detach().to_device(device)?;
+            self.set_state(&path, moved)?;
+        }
+        Ok(())
+    }
+
+    /// The sum of every layer's L2 penalty `l2 * sum(weight²)` (a 0-d tensor, 0 when none).
+    pub fn regularization(&self) -> Result<Tensor> {
+        let mut total: Option<Tensor> = None;
+        let mut err = None;
+        self.walk("", &mut HashSet::new(), &mut |_, m| {
+            let l2 = m.cell_ref().map(|c| c.l2).unwrap_or(0.0);
+            if l2 > 0.0
+                && let Ok(w) = m.get_tensor("weight")
+            {
+                let term = w
+                    .mul(&w)
+                    .and_then(|s| s.sum())
+                    .and_then(|s| s.mul_scalar(l2));
+                match (term, total.take()) {
+                    (Ok(t), None) => total = Some(t),
+                    (Ok(t), Some(acc)) => match acc.add(&t) {
+                        Ok(s) => total = Some(s),
+                        Err(e) => err = Some(e),
+                    },
+                    (Err(e), prev) => {
+                        err = Some(e);
+                        total = prev;
+                    }
+                }
+            }
+        });
+        if let Some(e) = err {
+            return Err(e);
+        }
+        Ok(total.unwrap_or_else(|| Tensor::scalar(0.0)))
+    }
+
+    /// Number of elements in all parameters (and in the trainable ones).
+    pub fn count_parameters(&self) -> (usize, usize) {
+        let ps = self.parameters();
+        (
+            ps.iter().map(Tensor::numel).sum(),
+            ps.iter()
+                .filter(|p| p.requires_grad())
+                .map(Tensor::numel)
+                .sum(),
+        )
+    }
+}

@@ -1,0 +1,138 @@
+//! Saving and loading tensors in the safetensors format (readable by PyTorch's `safetensors`),
+//! written atomically: a temporary file beside the target, then a rename.
+
+use super::Module;
+use crate::tensor::{DType, Device, Tensor};
+use anyhow::{Context, Result, anyhow, bail};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::path::Path;
+
+fn to_bytes(t: &Tensor) -> (Dtype, Vec<u8>) {
+    match t.dtype() {
+        DType::F32 => (
+            Dtype::F32,
+            t.to_f32_vec()
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+        DType::I64 => (
+            Dtype::I64,
+            t.to_i64_vec()
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+        DType::Bool => (
+            Dtype::BOOL,
+            t.to_bool_vec().iter().map(|&b| b as u8).collect(),
+        ),
+    }
+}
+
+fn from_view(name: &str, v: &TensorView) -> Result<Tensor> {
+    let shape = v.shape().to_vec();
+    let d = v.data();
+    match v.dtype() {
+        Dtype::F32 => Tensor::from_f32(
+            d.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            &shape,
+            Device::Cpu,
+        ),
+        Dtype::I64 => Tensor::from_i64(
+            d.chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect(),
+            &shape,
+            Device::Cpu,
+        ),
+        Dtype::BOOL => Tensor::from_bool(d.iter().map(|&b| b != 0).collect(), &shape, Device::Cpu),
+        other => bail!("tensor {name:?} has dtype {other:?}; ember reads F32, I64 and BOOL"),
+    }
+}
+
+/// Writes named tensors to `path` atomically.
+pub fn save_tensors(tensors: &[(String, Tensor)], path: &Path) -> Result<()> {
+    let bytes: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(n, t)| {
+            let (d, b) = to_bytes(t);
+            (n.clone(), d, t.shape().to_vec(), b)
+        })
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(n, d, s, b)| Ok((n.as_str(), TensorView::new(*d, s.clone(), b)?)))
+        .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
+        .map_err(|e| anyhow!("save: {e}"))?;
+    let data = safetensors::serialize(views, None).map_err(|e| anyhow!("save: {e}"))?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, &data).with_context(|| format!("save: cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("save: cannot move {} to {}", tmp.display(), path.display()))?;
+    Ok(())
+}
+
+/// Reads every tensor of a safetensors file, in file order.
+pub fn load_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
+    let data =
+        std::fs::read(path).with_context(|| format!("load: cannot read {}", path.display()))?;
+    let st = SafeTensors::deserialize(&data).map_err(|e| {
+        anyhow!(
+            "load: {} is not a valid safetensors file: {e}",
+            path.display()
+        )
+    })?;
+    let mut out: Vec<(String, Tensor)> = st
+        .tensors()
+        .iter()
+        .map(|(n, v)| Ok((n.clone(), from_view(n, v)?)))
+        .collect::<Result<_>>()?;
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+impl Module {
+    /// Saves parameters and buffers under their dotted paths.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        save_tensors(&self.state(), path)
+    }
+
+    /// Loads parameters and buffers saved by [`Module::save`] (or by PyTorch with the same
+    /// names). Every mismatch — missing, unexpected, or differently shaped — is listed.
+    pub fn load(&self, path: &Path) -> Result<()> {
+        let file = load_tensors(path)?;
+        let state = self.state();
+        let mut problems = Vec::new();
+        for (name, t) in &state {
+            match file.iter().find(|(n, _)| n == name) {
+                None => problems.push(format!("missing {name} (shape {:?})", t.shape())),
+                Some((_, f)) if f.shape() != t.shape() => problems.push(format!(
+                    "{name}: the file has shape {:?}, the model {:?}",
+                    f.shape(),
+                    t.shape()
+                )),
+                Some(_) => {}
+            }
+        }
+        for (name, f) in &file {
+            if !state.iter().any(|(n, _)| n == name) {
+                problems.push(format!("unexpected {name} (shape {:?})", f.shape()));
+            }
+        }
+        if !problems.is_empty() {
+            bail!(
+                "load: {} does not match the model:\n  {}",
+                path.display(),
+                problems.join("\n  ")
+            );
+        }
+        let device = state.first().map_or(Device::Cpu, |(_, t)| t.device());
+        for (name, f) in file {
+            self.set_state(&name, f.to_device(device)?)?;
+        }
+        Ok(())
+    }
+}
