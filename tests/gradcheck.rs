@@ -510,3 +510,24 @@ fn normalisation_and_embedding_layers() {
         .to_f32_vec();
     assert_eq!(g, vec![0., 0., 2., 2., 0., 0., 1., 1.]);
 }
+
+#[test]
+fn fused_batch_norm_all_inputs() {
+    let x = spread(&[4, 3, 2, 2], -1.0, 1.0, 70);
+    let w = spread(&[3], 0.5, 1.5, 71);
+    let b = spread(&[3], -0.5, 0.5, 72);
+    check(
+        "batch_norm_train x, weight, bias",
+        &[x.clone(), w.clone(), b.clone()],
+        |v| Ok(v[0].batch_norm_train(Some(&v[1]), Some(&v[2]), 1e-5)?.0),
+    );
+    check(
+        "batch_norm_train 2-D, no affine",
+        &[spread(&[6, 4], -1.0, 1.0, 73)],
+        |v| Ok(v[0].batch_norm_train(None, None, 1e-5)?.0),
+    );
+    let (m, var) = (spread(&[3], -0.2, 0.2, 74), spread(&[3], 0.5, 1.5, 75));
+    check("batch_norm_eval", &[x, w, b], |v| {
+        v[0].batch_norm_eval(&m, &var, Some(&v[1]), Some(&v[2]), 1e-5)
+    });
+}

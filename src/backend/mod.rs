@@ -376,4 +376,44 @@ impl Storage {
             }
         }
     }
+
+    /// Per-channel mean and biased variance of `[N, C, L]` data (host vectors of length C).
+    pub fn channel_stats(&self, dims: (usize, usize, usize)) -> Result<(Vec<f32>, Vec<f32>)> {
+        match self {
+            Storage::Cpu(s) => cpu::norm::channel_stats(s, dims),
+        }
+    }
+
+    /// `(x - mean) * invstd * w + b` per channel of `[N, C, L]`.
+    pub fn channel_normalize(
+        &self,
+        dims: (usize, usize, usize),
+        mean: &[f32],
+        invstd: &[f32],
+        w: Option<&[f32]>,
+        b: Option<&[f32]>,
+    ) -> Result<Storage> {
+        match self {
+            Storage::Cpu(s) => Ok(Storage::Cpu(cpu::norm::normalize(
+                s, dims, mean, invstd, w, b,
+            )?)),
+        }
+    }
+
+    /// Gradients of training-mode batch norm: (dx, dweight, dbias).
+    pub fn batch_norm_backward(
+        dy: &Storage,
+        x: &Storage,
+        dims: (usize, usize, usize),
+        mean: &[f32],
+        invstd: &[f32],
+        w: Option<&[f32]>,
+    ) -> Result<(Storage, Vec<f32>, Vec<f32>)> {
+        match (dy, x) {
+            (Storage::Cpu(dy), Storage::Cpu(x)) => {
+                let (dx, dw, db) = cpu::norm::backward(dy, x, dims, mean, invstd, w)?;
+                Ok((Storage::Cpu(dx), dw, db))
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ mod creation;
 mod index;
 mod linalg;
 mod nn;
+mod norm;
 mod reduce;
 mod shape_ops;
 mod sort;
@@ -16,6 +17,7 @@ mod unary;
 
 pub use conv::{Padding, Window};
 pub use index::IndexArg;
+pub use norm::BatchStats;
 pub use reduce::MinMax;
 
 use crate::backend::Storage;

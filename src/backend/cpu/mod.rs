@@ -8,6 +8,7 @@ pub mod fused;
 pub mod index;
 pub mod layout;
 pub mod matmul;
+pub mod norm;
 mod parallel;
 pub mod reduce;
 

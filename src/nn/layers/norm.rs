@@ -46,13 +46,6 @@ impl BatchNorm {
             eps,
         })
     }
-
-    /// Shape that broadcasts a per-channel vector against an input of `ndim` dimensions.
-    fn channel_shape(&self, ndim: usize) -> Vec<usize> {
-        let mut s = vec![1; ndim];
-        s[1] = self.running_mean.numel();
-        s
-    }
 }
 
 impl Layer for BatchNorm {
@@ -76,57 +69,32 @@ impl Layer for BatchNorm {
                 x.shape()
             );
         }
-        let cs = self.channel_shape(x.ndim());
-        // Reduce over every dimension but the channels.
-        let reduce_mean = |t: &Tensor| -> Result<Tensor> {
-            let mut m = t.mean_dim(0, true)?;
-            for d in 2..t.ndim() {
-                m = m.mean_dim(d as i64, true)?;
-            }
-            Ok(m)
-        };
-        let (mean, var) = if training {
-            let n = x.numel() / c;
-            if n < 2 {
-                bail!(
-                    "needs more than one value per channel in training mode, got shape {:?}",
-                    x.shape()
-                );
-            }
-            let mean = reduce_mean(x)?;
-            let centred = x.sub(&mean)?;
-            let var = reduce_mean(&centred.mul(&centred)?)?;
-            {
-                let _g = no_grad();
-                let m = self.momentum;
-                let unbiased = var
-                    .detach()
-                    .mul_scalar(n as f64 / (n - 1) as f64)?
-                    .reshape_usize(&[c])?;
-                self.running_mean = self
-                    .running_mean
-                    .mul_scalar(1.0 - m)?
-                    .add(&mean.detach().reshape_usize(&[c])?.mul_scalar(m)?)?;
-                self.running_var = self
-                    .running_var
-                    .mul_scalar(1.0 - m)?
-                    .add(&unbiased.mul_scalar(m)?)?;
-            }
-            (mean, var)
+        if training {
+            let (y, stats) =
+                x.batch_norm_train(self.weight.as_ref(), self.bias.as_ref(), self.eps)?;
+            let _g = no_grad();
+            let m = self.momentum;
+            let unbiased = stats
+                .var
+                .mul_scalar(stats.count as f64 / (stats.count - 1) as f64)?;
+            self.running_mean = self
+                .running_mean
+                .mul_scalar(1.0 - m)?
+                .add(&stats.mean.mul_scalar(m)?)?;
+            self.running_var = self
+                .running_var
+                .mul_scalar(1.0 - m)?
+                .add(&unbiased.mul_scalar(m)?)?;
+            Ok(y)
         } else {
-            (
-                self.running_mean.reshape_usize(&cs)?,
-                self.running_var.reshape_usize(&cs)?,
+            x.batch_norm_eval(
+                &self.running_mean,
+                &self.running_var,
+                self.weight.as_ref(),
+                self.bias.as_ref(),
+                self.eps,
             )
-        };
-        let mut y = x.sub(&mean)?.div(&var.add_scalar(self.eps)?.sqrt()?)?;
-        if let Some(w) = &self.weight {
-            y = y.mul(&w.reshape_usize(&cs)?)?;
         }
-        if let Some(b) = &self.bias {
-            y = y.add(&b.reshape_usize(&cs)?)?;
-        }
-        Ok(y)
     }
     fn params(&self) -> Vec<(&'static str, Tensor)> {
         let mut p = Vec::new();
