@@ -129,6 +129,27 @@ pub fn scatter_add(
     })
 }
 
+/// Adds the slices of `src` into `dst` at entries `ids` along a dimension seen as
+/// `[outer, len, inner]`.
+fn index_add_into<T: Copy>(
+    dst: &mut [T],
+    src: &[T],
+    ids: &[i64],
+    (outer, len, inner): (usize, usize, usize),
+    add: impl Fn(T, T) -> T,
+) {
+    let n = ids.len();
+    for o in 0..outer {
+        for (j, &i) in ids.iter().enumerate() {
+            let d = (o * len + i as usize) * inner;
+            let sp = (o * n + j) * inner;
+            for (x, &y) in dst[d..d + inner].iter_mut().zip(&src[sp..sp + inner]) {
+                *x = add(*x, y);
+            }
+        }
+    }
+}
+
 pub fn index_add(
     base: &CpuStorage,
     shape: &[usize],
@@ -137,33 +158,16 @@ pub fn index_add(
     src: &CpuStorage,
 ) -> Result<CpuStorage> {
     let ids = indices(idx)?;
-    let (outer, len, inner) = split(shape, dim);
-    let n = ids.len();
+    let dims = split(shape, dim);
     Ok(match (base, src) {
         (CpuStorage::F32(b), CpuStorage::F32(s)) => {
             let mut out = b.clone();
-            for o in 0..outer {
-                for (j, &i) in ids.iter().enumerate() {
-                    let d = (o * len + i as usize) * inner;
-                    let sp = (o * n + j) * inner;
-                    for (x, &y) in out[d..d + inner].iter_mut().zip(&s[sp..sp + inner]) {
-                        *x += y;
-                    }
-                }
-            }
+            index_add_into(&mut out, s, ids, dims, |x, y| x + y);
             CpuStorage::F32(out)
         }
         (CpuStorage::I64(b), CpuStorage::I64(s)) => {
             let mut out = b.clone();
-            for o in 0..outer {
-                for (j, &i) in ids.iter().enumerate() {
-                    let d = (o * len + i as usize) * inner;
-                    let sp = (o * n + j) * inner;
-                    for (x, &y) in out[d..d + inner].iter_mut().zip(&s[sp..sp + inner]) {
-                        *x = x.wrapping_add(y);
-                    }
-                }
-            }
+            index_add_into(&mut out, s, ids, dims, i64::wrapping_add);
             CpuStorage::I64(out)
         }
         _ => bail!(

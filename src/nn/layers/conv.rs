@@ -1,6 +1,6 @@
 //! Convolution and pooling layers (1-D and 2-D).
 
-use super::{expect_rank, replace};
+use super::{expect_rank, set_weight_or_bias, weight_and_bias};
 use crate::nn::Layer;
 use crate::nn::init::{Init, make};
 use crate::ops::Padding;
@@ -96,18 +96,11 @@ impl Layer for Conv {
         }
     }
     fn params(&self) -> Vec<(&'static str, Tensor)> {
-        let mut p = vec![("weight", self.weight.clone())];
-        if let Some(b) = &self.bias {
-            p.push(("bias", b.clone()));
-        }
-        p
+        weight_and_bias(Some(&self.weight), self.bias.as_ref())
     }
     fn set_tensor(&mut self, name: &str, t: Tensor) -> Result<()> {
-        match (name, &mut self.bias) {
-            ("weight", _) => replace(&mut self.weight, t),
-            ("bias", Some(b)) => replace(b, t),
-            _ => bail!("{} has no {name:?}", self.kind()),
-        }
+        let kind = self.kind();
+        set_weight_or_bias(kind, name, t, Some(&mut self.weight), self.bias.as_mut())
     }
 }
 

@@ -1,6 +1,6 @@
 //! Fully connected and embedding layers.
 
-use super::replace;
+use super::{replace, set_weight_or_bias, weight_and_bias};
 use crate::nn::Layer;
 use crate::nn::init::{Init, make};
 use crate::tensor::{DType, Device, Tensor};
@@ -56,18 +56,16 @@ impl Layer for Linear {
         }
     }
     fn params(&self) -> Vec<(&'static str, Tensor)> {
-        let mut p = vec![("weight", self.weight.clone())];
-        if let Some(b) = &self.bias {
-            p.push(("bias", b.clone()));
-        }
-        p
+        weight_and_bias(Some(&self.weight), self.bias.as_ref())
     }
     fn set_tensor(&mut self, name: &str, t: Tensor) -> Result<()> {
-        match (name, &mut self.bias) {
-            ("weight", _) => replace(&mut self.weight, t),
-            ("bias", Some(b)) => replace(b, t),
-            _ => bail!("Linear has no {name:?}"),
-        }
+        set_weight_or_bias(
+            "Linear",
+            name,
+            t,
+            Some(&mut self.weight),
+            self.bias.as_mut(),
+        )
     }
 }
 

@@ -1,6 +1,6 @@
 //! Batch normalisation (with running statistics) and layer normalisation.
 
-use super::{expect_rank, replace};
+use super::{expect_rank, replace, set_weight_or_bias, weight_and_bias};
 use crate::nn::Layer;
 use crate::tensor::{DType, Device, Tensor, no_grad};
 use anyhow::{Result, bail};
@@ -97,14 +97,7 @@ impl Layer for BatchNorm {
         }
     }
     fn params(&self) -> Vec<(&'static str, Tensor)> {
-        let mut p = Vec::new();
-        if let Some(w) = &self.weight {
-            p.push(("weight", w.clone()));
-        }
-        if let Some(b) = &self.bias {
-            p.push(("bias", b.clone()));
-        }
-        p
+        weight_and_bias(self.weight.as_ref(), self.bias.as_ref())
     }
     fn buffers(&self) -> Vec<(&'static str, Tensor)> {
         vec![
@@ -116,9 +109,10 @@ impl Layer for BatchNorm {
         match name {
             "running_mean" => replace(&mut self.running_mean, t.detach()),
             "running_var" => replace(&mut self.running_var, t.detach()),
-            "weight" if self.weight.is_some() => replace(self.weight.as_mut().expect("checked"), t),
-            "bias" if self.bias.is_some() => replace(self.bias.as_mut().expect("checked"), t),
-            _ => bail!("{} has no {name:?}", self.kind()),
+            _ => {
+                let kind = self.kind();
+                set_weight_or_bias(kind, name, t, self.weight.as_mut(), self.bias.as_mut())
+            }
         }
     }
 }
@@ -183,20 +177,15 @@ impl Layer for LayerNorm {
         Ok(y)
     }
     fn params(&self) -> Vec<(&'static str, Tensor)> {
-        let mut p = Vec::new();
-        if let Some(w) = &self.weight {
-            p.push(("weight", w.clone()));
-        }
-        if let Some(b) = &self.bias {
-            p.push(("bias", b.clone()));
-        }
-        p
+        weight_and_bias(self.weight.as_ref(), self.bias.as_ref())
     }
     fn set_tensor(&mut self, name: &str, t: Tensor) -> Result<()> {
-        match name {
-            "weight" if self.weight.is_some() => replace(self.weight.as_mut().expect("checked"), t),
-            "bias" if self.bias.is_some() => replace(self.bias.as_mut().expect("checked"), t),
-            _ => bail!("LayerNorm has no {name:?}"),
-        }
+        set_weight_or_bias(
+            "LayerNorm",
+            name,
+            t,
+            self.weight.as_mut(),
+            self.bias.as_mut(),
+        )
     }
 }
