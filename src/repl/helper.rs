@@ -254,8 +254,14 @@ mod tests {
             "creation functions are not methods"
         );
         assert_eq!(h.candidates("cfg.ep", 6).1, vec!["epochs".to_string()]);
-        assert_eq!(h.candidates("let m = nn::li", 14).1, vec!["nn::linear".to_string()]);
-        assert!(h.candidates("opt", 3).1.contains(&"optim::".to_string()), "namespaces complete to their prefix");
+        assert_eq!(
+            h.candidates("let m = nn::li", 14).1,
+            vec!["nn::linear".to_string()]
+        );
+        assert!(
+            h.candidates("opt", 3).1.contains(&"optim::".to_string()),
+            "namespaces complete to their prefix"
+        );
         assert!(in_string("load(\"scr"));
         assert!(!in_string("load(\"x\") + "));
     }
