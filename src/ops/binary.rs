@@ -61,66 +61,38 @@ impl Tensor {
         let (need_a, need_b) = (self.requires_grad(), other.requires_grad());
         let res = record(op_name(op), st, out, &[self, other], {
             move |g: &Tensor| -> Result<Vec<Option<Tensor>>> {
-                // Gradients only for the operands that want them (constants and data need none).
-                if matches!(
-                    op,
-                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div
-                ) {
-                    let ga = if need_a {
-                        Some(
-                            match op {
-                                BinaryOp::Mul => g.mul(&b)?,
-                                BinaryOp::Div => g.div(&b)?,
-                                _ => g.clone(),
-                            }
-                            .sum_to(a.shape())?,
-                        )
-                    } else {
-                        None
+                // Each operand's gradient is computed only when it wants one (constants and
+                // data need none).
+                let ga = if need_a {
+                    let d = match op {
+                        BinaryOp::Add | BinaryOp::Sub => g.clone(),
+                        BinaryOp::Mul => g.mul(&b)?,
+                        BinaryOp::Div => g.div(&b)?,
+                        BinaryOp::Pow => g.mul(&b)?.mul(&a.pow(&b.sub_scalar(1.0)?)?)?,
+                        BinaryOp::Maximum => g.mul(&a.ge(&b)?.to_dtype(DType::F32)?)?,
+                        BinaryOp::Minimum => g.mul(&a.le(&b)?.to_dtype(DType::F32)?)?,
+                        BinaryOp::SquaredDifference => a.sub(&b)?.mul_scalar(2.0)?.mul(g)?,
                     };
-                    let gb = if need_b {
-                        Some(
-                            match op {
-                                BinaryOp::Add => g.clone(),
-                                BinaryOp::Sub => g.neg()?,
-                                BinaryOp::Mul => g.mul(&a)?,
-                                _ => g.neg()?.mul(&a)?.div(&b.mul(&b)?)?,
-                            }
-                            .sum_to(b.shape())?,
-                        )
-                    } else {
-                        None
-                    };
-                    return Ok(vec![ga, gb]);
-                }
-                let (ga, gb) = match op {
-                    BinaryOp::Add => (g.clone(), g.clone()),
-                    BinaryOp::Sub => (g.clone(), g.neg()?),
-                    BinaryOp::Mul => (g.mul(&b)?, g.mul(&a)?),
-                    BinaryOp::Div => (g.div(&b)?, g.neg()?.mul(&a)?.div(&b.mul(&b)?)?),
-                    BinaryOp::Pow => {
-                        let y = a.pow(&b)?;
-                        let ga = g.mul(&b)?.mul(&a.pow(&b.sub_scalar(1.0)?)?)?;
-                        let gb = g.mul(&y)?.mul(&a.log()?)?;
-                        (ga, gb)
-                    }
-                    BinaryOp::Maximum => {
-                        let m = a.ge(&b)?.to_dtype(DType::F32)?;
-                        (g.mul(&m)?, g.mul(&m.rsub_scalar(1.0)?)?)
-                    }
-                    BinaryOp::Minimum => {
-                        let m = a.le(&b)?.to_dtype(DType::F32)?;
-                        (g.mul(&m)?, g.mul(&m.rsub_scalar(1.0)?)?)
-                    }
-                    BinaryOp::SquaredDifference => {
-                        let d = a.sub(&b)?.mul_scalar(2.0)?.mul(g)?;
-                        (d.clone(), d.neg()?)
-                    }
+                    Some(d.sum_to(a.shape())?)
+                } else {
+                    None
                 };
-                Ok(vec![
-                    Some(ga.sum_to(a.shape())?),
-                    Some(gb.sum_to(b.shape())?),
-                ])
+                let gb = if need_b {
+                    let d = match op {
+                        BinaryOp::Add => g.clone(),
+                        BinaryOp::Sub => g.neg()?,
+                        BinaryOp::Mul => g.mul(&a)?,
+                        BinaryOp::Div => g.neg()?.mul(&a)?.div(&b.mul(&b)?)?,
+                        BinaryOp::Pow => g.mul(&a.pow(&b)?)?.mul(&a.log()?)?,
+                        BinaryOp::Maximum => g.mul(&a.lt(&b)?.to_dtype(DType::F32)?)?,
+                        BinaryOp::Minimum => g.mul(&a.gt(&b)?.to_dtype(DType::F32)?)?,
+                        BinaryOp::SquaredDifference => b.sub(&a)?.mul_scalar(2.0)?.mul(g)?,
+                    };
+                    Some(d.sum_to(b.shape())?)
+                } else {
+                    None
+                };
+                Ok(vec![ga, gb])
             }
         });
         Ok(res)

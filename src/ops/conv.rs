@@ -26,6 +26,16 @@ pub struct Window {
 }
 
 impl Window {
+    /// A pooling window: explicit symmetric padding, no dilation.
+    fn pooling(kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize)) -> Window {
+        Window {
+            kernel,
+            stride,
+            padding: Padding::Explicit(padding.0, padding.1),
+            dilation: (1, 1),
+        }
+    }
+
     fn patches(&self, op: &str, shape: &[usize]) -> Result<Patches> {
         let [n, c, h, w] = shape else {
             bail!("{op}: expects a 4-D input [N, C, H, W], got shape {shape:?}");
@@ -193,12 +203,7 @@ impl Tensor {
         stride: (usize, usize),
         padding: (usize, usize),
     ) -> Result<Tensor> {
-        let window = Window {
-            kernel,
-            stride,
-            padding: Padding::Explicit(padding.0, padding.1),
-            dilation: (1, 1),
-        };
+        let window = Window::pooling(kernel, stride, padding);
         self.pool2d("max_pool2d", &window, f32::NEG_INFINITY, |g| {
             g.amax(1, false)
         })
@@ -211,12 +216,7 @@ impl Tensor {
         stride: (usize, usize),
         padding: (usize, usize),
     ) -> Result<Tensor> {
-        let window = Window {
-            kernel,
-            stride,
-            padding: Padding::Explicit(padding.0, padding.1),
-            dilation: (1, 1),
-        };
+        let window = Window::pooling(kernel, stride, padding);
         self.pool2d("avg_pool2d", &window, 0.0, |g| g.mean_dim(1, false))
     }
 
