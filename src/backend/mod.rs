@@ -4,6 +4,7 @@
 
 pub mod cpu;
 mod kinds;
+mod recurrent;
 
 pub use kinds::{
     AdamStep, ArgReduceOp, BinaryOp, CompareOp, LogicalOp, Patches, ReduceOp, UnaryOp,

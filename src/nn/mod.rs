@@ -9,6 +9,7 @@ mod summary;
 
 use crate::tensor::{Device, Tensor};
 use anyhow::{Result, anyhow, bail};
+use layers::{SequenceInput, SequenceOutput};
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -36,6 +37,37 @@ pub trait Layer {
     /// Sub-modules, in order.
     fn children(&self) -> Vec<Module> {
         Vec::new()
+    }
+    /// Whole-sequence recurrent layers: the output and the final state, from an optional
+    /// initial state and sequence lengths.
+    fn run_sequence(
+        &mut self,
+        _x: &Tensor,
+        _inp: &SequenceInput,
+        _training: bool,
+    ) -> Result<SequenceOutput> {
+        bail!(
+            "{} is not a recurrent sequence layer (nn::rnn, nn::lstm, nn::gru)",
+            self.kind()
+        )
+    }
+    /// Recurrent cells: one step from `state` (`[h]`, or `[h, c]` for an LSTM).
+    fn step(&mut self, _x: &Tensor, _state: &[Tensor], _training: bool) -> Result<Vec<Tensor>> {
+        bail!(
+            "{} is not a recurrent cell (nn::rnn_cell, nn::lstm_cell, nn::gru_cell)",
+            self.kind()
+        )
+    }
+    /// Stateful layers forget their carried state.
+    fn reset_states(&mut self) {}
+    /// Attention layers: the context for a decoder state; see `layers::Attention`.
+    fn attend(
+        &mut self,
+        _keys: &Tensor,
+        _query: &Tensor,
+        _mask: Option<&Tensor>,
+    ) -> Result<(Tensor, Tensor)> {
+        bail!("{} is not an attention layer (nn::attention)", self.kind())
     }
 }
 
@@ -85,6 +117,50 @@ impl Module {
         c.layer
             .forward(x, training)
             .map_err(|e| anyhow!("{kind}: {e:#}"))
+    }
+
+    /// Runs a recurrent sequence layer with an initial state and lengths.
+    pub fn run_sequence(&self, x: &Tensor, inp: &SequenceInput) -> Result<SequenceOutput> {
+        let mut c = self.cell()?;
+        let training = c.training;
+        let kind = c.layer.kind();
+        c.layer
+            .run_sequence(x, inp, training)
+            .map_err(|e| anyhow!("{kind}: {e:#}"))
+    }
+
+    /// One step of a recurrent cell.
+    pub fn step(&self, x: &Tensor, state: &[Tensor]) -> Result<Vec<Tensor>> {
+        let mut c = self.cell()?;
+        let training = c.training;
+        let kind = c.layer.kind();
+        c.layer
+            .step(x, state, training)
+            .map_err(|e| anyhow!("{kind}: {e:#}"))
+    }
+
+    /// Attention: `(context, weights)` for one query.
+    pub fn attend(
+        &self,
+        keys: &Tensor,
+        query: &Tensor,
+        mask: Option<&Tensor>,
+    ) -> Result<(Tensor, Tensor)> {
+        let mut c = self.cell()?;
+        let kind = c.layer.kind();
+        c.layer
+            .attend(keys, query, mask)
+            .map_err(|e| anyhow!("{kind}: {e:#}"))
+    }
+
+    /// Clears the carried state of every stateful layer inside.
+    pub fn reset_states(&self) {
+        if let Ok(mut c) = self.0.try_borrow_mut() {
+            c.layer.reset_states();
+        }
+        for ch in self.children() {
+            ch.reset_states();
+        }
     }
 
     pub fn kind(&self) -> String {

@@ -10,6 +10,7 @@ mod index;
 mod linalg;
 mod nn;
 mod norm;
+mod recurrent;
 mod reduce;
 mod shape_ops;
 mod sort;

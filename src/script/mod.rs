@@ -12,6 +12,7 @@ mod indexing;
 mod info;
 mod nn_api;
 mod optim_api;
+mod recurrent_api;
 mod reduce;
 mod shape;
 
@@ -53,6 +54,8 @@ pub fn register_all(engine: &mut Engine) -> Docs {
         "dynamic_partition",
         "unsorted_segment_sum",
         "set_grad_enabled",
+        "pad_sequences",
+        "masked_softmax",
     ]);
     arith::register(&mut api);
     reduce::register(&mut api);

@@ -15,7 +15,12 @@ use std::path::Path;
 
 /// Reads `init` from options: a name, or `#{constant: v}` / `#{uniform: [a, b]}` / `#{normal: [m, s]}`.
 fn init_opt(op: &str, o: &Map) -> RR<Init> {
-    match o.get("init") {
+    init_opt_key(op, o, "init")
+}
+
+/// Reads an initialiser option under `key` (see [`init_opt`]).
+pub(super) fn init_opt_key(op: &str, o: &Map, key: &str) -> RR<Init> {
+    match o.get(key) {
         None => Ok(Init::Default),
         Some(v) if v.is_string() => Init::parse(&v.clone().into_string().unwrap_or_default()).rr(),
         Some(v) => {
@@ -50,7 +55,7 @@ fn init_opt(op: &str, o: &Map) -> RR<Init> {
     }
 }
 
-fn size(op: &str, v: i64) -> RR<usize> {
+pub(super) fn size(op: &str, v: i64) -> RR<usize> {
     if v <= 0 {
         fail(format!("{op}: sizes must be positive, got {v}"))
     } else {
@@ -207,7 +212,7 @@ fn embedding(v: i64, d: i64, o: Map) -> RR<Module> {
     finish(op, Module::new(e), &o)
 }
 
-fn modules(op: &str, arr: &Array) -> RR<Vec<Module>> {
+pub(super) fn modules(op: &str, arr: &Array) -> RR<Vec<Module>> {
     arr.iter()
         .map(|v| {
             v.clone().try_cast::<Module>().ok_or_else(|| {
@@ -440,7 +445,9 @@ pub fn register(api: &mut Api) {
             serialize::load_tensors(Path::new(p.as_str())).rr()?,
         ))
     });
+    super::recurrent_api::register_constructors(api, &mut m);
     api.engine.register_static_module("nn", m.into());
+    super::recurrent_api::register_methods(api);
 
     // ---- methods of Module objects ----
     reg!(

@@ -10,6 +10,7 @@ pub mod layout;
 pub mod matmul;
 pub mod norm;
 mod parallel;
+pub mod recurrent;
 pub mod reduce;
 
 use crate::tensor::DType;

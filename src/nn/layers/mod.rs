@@ -1,13 +1,21 @@
 //! The layer types.
 
+mod attention;
 mod conv;
 mod dense;
 mod norm;
+mod recurrent;
+mod sequence;
 mod simple;
 
+pub use attention::Attention;
 pub use conv::{Conv, Pool, PoolKind};
 pub use dense::{Embedding, Linear};
 pub use norm::{BatchNorm, LayerNorm};
+pub use recurrent::{
+    CellInit, CellKind, Recurrent, RecurrentCell, SequenceConfig, SequenceInput, SequenceOutput,
+};
+pub use sequence::{RepeatVector, TimeDistributed};
 pub use simple::{Activation, Dropout, Flatten, GlobalAvgPool, Sequential};
 
 use crate::tensor::Tensor;

@@ -1,0 +1,86 @@
+//! Device dispatch for the fused recurrent-cell kernels (see `cpu/recurrent.rs`).
+
+use super::Storage;
+use super::cpu::{CpuStorage, recurrent as k};
+use anyhow::{Result, bail};
+
+fn f32s<'a>(op: &str, s: &'a Storage) -> Result<&'a [f32]> {
+    match s {
+        Storage::Cpu(CpuStorage::F32(v)) => Ok(v),
+        Storage::Cpu(other) => bail!("{op}: expects f32 values, got {}", other.dtype()),
+    }
+}
+
+fn cpu(v: Vec<f32>) -> Storage {
+    Storage::Cpu(CpuStorage::F32(v))
+}
+
+impl Storage {
+    /// LSTM pointwise step: (activated gates, new cell state, new hidden state).
+    pub fn lstm_cell(
+        gates: &Storage,
+        c_prev: &Storage,
+        hidden: usize,
+    ) -> Result<(Storage, Storage, Storage)> {
+        let (a, c, h) = k::lstm_forward(
+            f32s("lstm_cell", gates)?,
+            f32s("lstm_cell", c_prev)?,
+            hidden,
+        )?;
+        Ok((cpu(a), cpu(c), cpu(h)))
+    }
+
+    /// Gradients of the gate pre-activations and the previous cell state.
+    pub fn lstm_cell_backward(
+        act: &Storage,
+        c_prev: &Storage,
+        c: &Storage,
+        dh: Option<&Storage>,
+        dc: Option<&Storage>,
+        hidden: usize,
+    ) -> Result<(Storage, Storage)> {
+        let op = "lstm_cell backward";
+        let dh = dh.map(|s| f32s(op, s)).transpose()?;
+        let dc = dc.map(|s| f32s(op, s)).transpose()?;
+        let (dg, dcp) = k::lstm_backward(
+            f32s(op, act)?,
+            f32s(op, c_prev)?,
+            f32s(op, c)?,
+            dh,
+            dc,
+            hidden,
+        );
+        Ok((cpu(dg), cpu(dcp)))
+    }
+
+    /// GRU pointwise step: (activated gates, new hidden state).
+    pub fn gru_cell(
+        gx: &Storage,
+        gh: &Storage,
+        h_prev: &Storage,
+        hidden: usize,
+    ) -> Result<(Storage, Storage)> {
+        let op = "gru_cell";
+        let (a, h) = k::gru_forward(f32s(op, gx)?, f32s(op, gh)?, f32s(op, h_prev)?, hidden)?;
+        Ok((cpu(a), cpu(h)))
+    }
+
+    /// Gradients of the input projection, hidden projection and previous hidden state.
+    pub fn gru_cell_backward(
+        act: &Storage,
+        gh: &Storage,
+        h_prev: &Storage,
+        dh: &Storage,
+        hidden: usize,
+    ) -> Result<(Storage, Storage, Storage)> {
+        let op = "gru_cell backward";
+        let (a, b, c) = k::gru_backward(
+            f32s(op, act)?,
+            f32s(op, gh)?,
+            f32s(op, h_prev)?,
+            f32s(op, dh)?,
+            hidden,
+        );
+        Ok((cpu(a), cpu(b), cpu(c)))
+    }
+}
