@@ -4,11 +4,23 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+/// The datasets folder: `EMBER_DATA`, else `../shared/data` beside the checkout.
+fn data_dir() -> PathBuf {
+    std::env::var_os("EMBER_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+}
+
+/// Runs the binary in quick mode from a scratch folder (lessons write their figures and
+/// curves there), with the datasets folder passed explicitly.
 fn ember(args: &[&str]) -> Output {
+    let scratch = std::env::temp_dir().join("ember-cli-tests");
+    std::fs::create_dir_all(&scratch).expect("a scratch folder");
     Command::new(env!("CARGO_BIN_EXE_ember"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(&scratch)
         .env("EMBER_QUICK", "1")
+        .env("EMBER_DATA", data_dir())
         .output()
         .expect("the ember binary runs")
 }
@@ -146,22 +158,81 @@ fn lesson11_meanshift_passes_its_checks() {
     );
 }
 
-/// The MNIST folder, when present (CI always has ../shared; a bare clone may not).
-fn mnist_present() -> bool {
-    let dir = std::env::var_os("EMBER_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../shared/data"));
-    let found = dir
-        .join("mnist")
-        .join("train-images-idx3-ubyte.gz")
-        .is_file();
+/// Whether a dataset file is present (CI always has ../shared; a bare clone may not).
+fn dataset_present(name: &str, file: &str) -> bool {
+    let dir = data_dir();
+    let found = dir.join(name).join(file).is_file();
     if !found {
         println!(
-            "skipped: MNIST not found under {} (set EMBER_DATA)",
+            "skipped: {name}/{file} not found under {} (set EMBER_DATA)",
             dir.display()
         );
     }
     found
+}
+
+fn mnist_present() -> bool {
+    dataset_present("mnist", "train-images-idx3-ubyte.gz")
+}
+
+#[test]
+fn seq2seq_copy_passes_its_checks_in_quick_mode() {
+    let out = run_lesson("seq2seq_copy.rhai");
+    assert!(
+        out.contains("input >") && out.contains("predicted >"),
+        "{out}"
+    );
+    let last = out.lines().last().unwrap_or_default();
+    assert!(last.starts_with("seq2seq_copy quick=true"), "{last}");
+}
+
+#[test]
+fn sequence_lessons_pass_their_checks_in_quick_mode() {
+    if dataset_present("nietzsche", "nietzsche.txt") {
+        let out = run_lesson("lesson6_char_rnn.rhai");
+        assert!(
+            out.contains("generated:\nethics is a basic foundation of all that"),
+            "{out}"
+        );
+        let last = out.lines().last().unwrap_or_default();
+        assert!(last.starts_with("lesson6_char_rnn quick=true"), "{last}");
+    }
+    if dataset_present("cmudict", "cmudict.dict") {
+        let out = run_lesson("lesson12_spelling_bee.rhai");
+        assert!(out.contains("70 phoneme symbols, 28 letters"), "{out}");
+        let last = out.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("lesson12_spelling_bee quick=true"),
+            "{last}"
+        );
+    }
+}
+
+#[test]
+fn text_corpora_hold_the_published_counts() {
+    let mut rt = ember::Runtime::builder().seed(0).build().unwrap();
+    let data = data_dir();
+    if dataset_present("nietzsche", "nietzsche.txt") {
+        let path = data.join("nietzsche/nietzsche.txt");
+        let v = rt
+            .eval(&format!(
+                "let t = data::text({:?}, #{{encoding: \"latin-1\"}}); [t.bytes, t.idx.shape[0], t.text.len()]",
+                path.to_str().unwrap()
+            ))
+            .unwrap();
+        let s = ember::script::format_value(&v);
+        assert!(s.starts_with("[600902, "), "{s}");
+    }
+    if dataset_present("cmudict", "cmudict.dict") {
+        let path = data.join("cmudict/cmudict.dict");
+        let v = rt
+            .eval(&format!(
+                "let d = data::cmudict({:?}); [d.words.len(), d.phoneme_set.len(), d.words[0]]",
+                path.to_str().unwrap()
+            ))
+            .unwrap();
+        assert_eq!(ember::script::format_value(&v), "[135166, 69, \"'bout\"]");
+    }
 }
 
 #[test]

@@ -16,25 +16,26 @@ fn cpu(v: Vec<f32>) -> Storage {
 }
 
 impl Storage {
-    /// LSTM pointwise step: (activated gates, new cell state, new hidden state).
+    /// LSTM pointwise step: (activated gates, new cell state, new hidden state, tanh of the
+    /// new cell state).
     pub fn lstm_cell(
         gates: &Storage,
         c_prev: &Storage,
         hidden: usize,
-    ) -> Result<(Storage, Storage, Storage)> {
-        let (a, c, h) = k::lstm_forward(
+    ) -> Result<(Storage, Storage, Storage, Storage)> {
+        let (a, c, h, tc) = k::lstm_forward(
             f32s("lstm_cell", gates)?,
             f32s("lstm_cell", c_prev)?,
             hidden,
         )?;
-        Ok((cpu(a), cpu(c), cpu(h)))
+        Ok((cpu(a), cpu(c), cpu(h), cpu(tc)))
     }
 
     /// Gradients of the gate pre-activations and the previous cell state.
     pub fn lstm_cell_backward(
         act: &Storage,
         c_prev: &Storage,
-        c: &Storage,
+        tanh_c: &Storage,
         dh: Option<&Storage>,
         dc: Option<&Storage>,
         hidden: usize,
@@ -45,7 +46,7 @@ impl Storage {
         let (dg, dcp) = k::lstm_backward(
             f32s(op, act)?,
             f32s(op, c_prev)?,
-            f32s(op, c)?,
+            f32s(op, tanh_c)?,
             dh,
             dc,
             hidden,

@@ -1,6 +1,9 @@
-//! Datasets. For now: IDX files (MNIST), gzipped or not, and where to find dataset folders.
+//! Datasets: file formats and corpora, synthetic data, and where dataset folders are found.
 
+pub mod cmudict;
 pub mod idx;
+pub mod synthetic;
+pub mod text;
 
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};

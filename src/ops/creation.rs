@@ -128,6 +128,48 @@ impl Tensor {
         Tensor::from_i64(random::int_vec(numel(shape), lo, hi), shape, device)
     }
 
+    /// `n` draws per row from the categorical distributions in the last dimension of `probs`
+    /// (non-negative weights, not necessarily normalised), with replacement: i64 `[..., n]`.
+    pub fn multinomial(probs: &Tensor, n: usize) -> Result<Tensor> {
+        if probs.ndim() == 0 || probs.ndim() > 2 {
+            bail!(
+                "multinomial: expects probabilities [K] or [rows, K], got shape {:?}",
+                probs.shape()
+            );
+        }
+        let k = probs.shape()[probs.ndim() - 1];
+        let rows = probs.numel() / k.max(1);
+        let p = probs.to_f32_vec();
+        let u = random::uniform_vec(rows * n, 0.0, 1.0);
+        let mut out = Vec::with_capacity(rows * n);
+        for r in 0..rows {
+            let row = &p[r * k..(r + 1) * k];
+            if row.iter().any(|&v| v < 0.0 || !v.is_finite()) {
+                bail!("multinomial: row {r} has negative, infinite or NaN weights");
+            }
+            let total: f64 = row.iter().map(|&v| v as f64).sum();
+            if total <= 0.0 {
+                bail!("multinomial: row {r} has no positive weight");
+            }
+            for j in 0..n {
+                let target = u[r * n + j] as f64 * total;
+                let mut acc = 0.0;
+                let mut pick = k - 1;
+                for (i, &v) in row.iter().enumerate() {
+                    acc += v as f64;
+                    if target < acc {
+                        pick = i;
+                        break;
+                    }
+                }
+                out.push(pick as i64);
+            }
+        }
+        let mut shape = probs.shape()[..probs.ndim() - 1].to_vec();
+        shape.push(n);
+        Tensor::from_i64(out, &shape, probs.device())
+    }
+
     /// A random permutation of `0..n` (i64).
     pub fn randperm(n: usize, device: Device) -> Result<Tensor> {
         Tensor::from_i64(random::permutation(n), &[n], device)

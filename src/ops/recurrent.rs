@@ -35,9 +35,9 @@ impl Tensor {
     /// the previous cell state `[B, H]`: returns the new hidden state and the new cell state.
     pub fn lstm_pointwise(&self, c_prev: &Tensor) -> Result<(Tensor, Tensor)> {
         let hidden = check_gates("lstm_cell", self, c_prev, 4)?;
-        let (act, c, h) = Storage::lstm_cell(&self.storage(), &c_prev.storage(), hidden)?;
+        let (act, c, h, tc) = Storage::lstm_cell(&self.storage(), &c_prev.storage(), hidden)?;
         let shape = c_prev.shape().to_vec();
-        let saved = Rc::new((act, c_prev.storage().clone(), c.clone()));
+        let saved = Rc::new((act, c_prev.storage().clone(), tc));
         let (s1, sh1) = (saved.clone(), shape.clone());
         let c_t = record("lstm_cell", c, shape.clone(), &[self, c_prev], move |g| {
             let (a, cp, c) = &*s1;

@@ -302,6 +302,20 @@ impl Tensor {
         self.slice(dim, s, s + length, 1)
     }
 
+    /// The slice at `index` along `dim`, without that dimension (PyTorch's `select`).
+    pub fn select(&self, dim: i64, index: i64) -> Result<Tensor> {
+        let axis = normalize_axis("select", dim, self.ndim())?;
+        let n = self.shape()[axis] as i64;
+        let i = if index < 0 { index + n } else { index };
+        if i < 0 || i >= n {
+            bail!(
+                "select: index {index} is out of range for dimension {dim} of shape {:?}",
+                self.shape()
+            );
+        }
+        self.narrow(axis as i64, i, 1)?.squeeze_dim(axis as i64)
+    }
+
     /// Splits into pieces of `size` along `dim` (the last may be smaller).
     pub fn split(&self, size: i64, dim: i64) -> Result<Vec<Tensor>> {
         let axis = normalize_axis("split", dim, self.ndim())?;

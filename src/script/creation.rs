@@ -190,6 +190,17 @@ pub fn register(api: &mut Api) {
     );
     reg!(
         api,
+        "multinomial",
+        "multinomial(probs, n) — n draws (with replacement) per row from the weights in the last dimension: i64 [..., n]",
+        |p: Tensor, n: i64| {
+            if n < 0 {
+                return fail(format!("multinomial: n must be non-negative, got {n}"));
+            }
+            Tensor::multinomial(&p, n as usize).rr()
+        }
+    );
+    reg!(
+        api,
         "randperm",
         "randperm(n) — a random permutation of 0..n (i64)",
         |n: i64| {

@@ -7,6 +7,7 @@ mod arith;
 pub mod convert;
 mod creation;
 mod data_api;
+mod data_corpus_api;
 mod functional;
 mod indexing;
 mod info;

@@ -222,6 +222,20 @@ pub(super) fn modules(op: &str, arr: &Array) -> RR<Vec<Module>> {
         .collect()
 }
 
+/// Token ids (i64) when the first layer is an embedding, else f32: the example input
+/// `summary(shape)` builds.
+fn first_input_dtype(m: &Module) -> crate::tensor::DType {
+    let mut first = m.clone();
+    while let Some(c) = first.children().into_iter().next() {
+        first = c;
+    }
+    if first.kind() == "Embedding" {
+        crate::tensor::DType::I64
+    } else {
+        crate::tensor::DType::F32
+    }
+}
+
 fn tensors_to_array(ts: Vec<Tensor>) -> Array {
     ts.into_iter().map(Dynamic::from).collect()
 }
@@ -530,7 +544,7 @@ pub fn register(api: &mut Api) {
             Some(t) => t,
             None => Tensor::zeros(
                 &super::convert::shape_arg("summary", &input)?,
-                crate::tensor::DType::F32,
+                first_input_dtype(m),
                 default_device(),
             )
             .rr()?,

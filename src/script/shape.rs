@@ -182,6 +182,12 @@ pub fn register(api: &mut Api) {
     );
     reg!(
         api,
+        "select",
+        "select(x, dim, index) — the slice at index along dim, without that dimension (x.select(1, 0) is x[:, 0])",
+        |x: &mut Tensor, d: i64, i: i64| x.select(d, i).rr()
+    );
+    reg!(
+        api,
         "slice",
         "slice(x, dim, start, end) / slice(x, dim, start, end, step) — Python-style slice along dim",
         |x: &mut Tensor, d: i64, s: i64, e: i64| x.slice(d, s, e, 1).rr()

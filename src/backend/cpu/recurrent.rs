@@ -2,19 +2,25 @@
 //! instead of a dozen small elementwise ops per time step, and their closed-form backward.
 //! Layouts follow PyTorch: LSTM gates `[B, 4H]` as (i, f, g, o), GRU gates `[B, 3H]` as (r, z, n).
 
+use super::elementwise::fast_exp;
 use anyhow::{Result, bail};
 
+#[inline(always)]
 fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
+    1.0 / (1.0 + fast_exp(-x))
+}
+
+#[inline(always)]
+fn tanh(x: f32) -> f32 {
+    1.0 - 2.0 / (fast_exp(2.0 * x) + 1.0)
 }
 
 /// LSTM cell pointwise: from gate pre-activations and the previous cell state, returns the
-/// activated gates `[B, 4H]` (kept for the backward), the new cell state and the new hidden state.
-pub fn lstm_forward(
-    gates: &[f32],
-    c_prev: &[f32],
-    hidden: usize,
-) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+/// activated gates `[B, 4H]` and `tanh(c)` (kept for the backward), the new cell state and the
+/// new hidden state.
+pub type LstmForward = (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>);
+
+pub fn lstm_forward(gates: &[f32], c_prev: &[f32], hidden: usize) -> Result<LstmForward> {
     let b = c_prev.len() / hidden.max(1);
     if hidden == 0 || gates.len() != 4 * b * hidden || c_prev.len() != b * hidden {
         bail!(
@@ -23,27 +29,32 @@ pub fn lstm_forward(
             c_prev.len()
         );
     }
-    let mut act = vec![0f32; gates.len()];
-    let mut c = vec![0f32; c_prev.len()];
-    let mut h = vec![0f32; c_prev.len()];
-    for r in 0..b {
-        let g = &gates[r * 4 * hidden..(r + 1) * 4 * hidden];
-        let a = &mut act[r * 4 * hidden..(r + 1) * 4 * hidden];
-        for j in 0..hidden {
-            let i = sigmoid(g[j]);
-            let f = sigmoid(g[hidden + j]);
-            let gg = g[2 * hidden + j].tanh();
-            let o = sigmoid(g[3 * hidden + j]);
-            a[j] = i;
-            a[hidden + j] = f;
-            a[2 * hidden + j] = gg;
-            a[3 * hidden + j] = o;
-            let k = r * hidden + j;
-            c[k] = f * c_prev[k] + i * gg;
-            h[k] = o * c[k].tanh();
+    let mut act: Vec<f32> = gates.to_vec();
+    for (k, chunk) in act.chunks_mut(hidden).enumerate() {
+        if k % 4 == 2 {
+            chunk.iter_mut().for_each(|a| *a = tanh(*a));
+        } else {
+            chunk.iter_mut().for_each(|a| *a = sigmoid(*a));
         }
     }
-    Ok((act, c, h))
+    let mut c = vec![0f32; c_prev.len()];
+    let mut tc = vec![0f32; c_prev.len()];
+    let mut h = vec![0f32; c_prev.len()];
+    for r in 0..b {
+        let a = &act[r * 4 * hidden..(r + 1) * 4 * hidden];
+        let (i, rest) = a.split_at(hidden);
+        let (f, rest) = rest.split_at(hidden);
+        let (g, o) = rest.split_at(hidden);
+        let rows = r * hidden..(r + 1) * hidden;
+        let cp = &c_prev[rows.clone()];
+        let (cr, tr, hr) = (&mut c[rows.clone()], &mut tc[rows.clone()], &mut h[rows]);
+        for j in 0..hidden {
+            cr[j] = f[j] * cp[j] + i[j] * g[j];
+            tr[j] = tanh(cr[j]);
+            hr[j] = o[j] * tr[j];
+        }
+    }
+    Ok((act, c, h, tc))
 }
 
 /// Backward of [`lstm_forward`] for a gradient on the new hidden state and/or the new cell
@@ -51,7 +62,7 @@ pub fn lstm_forward(
 pub fn lstm_backward(
     act: &[f32],
     c_prev: &[f32],
-    c: &[f32],
+    tanh_c: &[f32],
     dh: Option<&[f32]>,
     dc: Option<&[f32]>,
     hidden: usize,
@@ -67,7 +78,7 @@ pub fn lstm_backward(
             let (i, f, g, o) = (a[j], a[hidden + j], a[2 * hidden + j], a[3 * hidden + j]);
             let mut dck = dc.map_or(0.0, |v| v[k]);
             if let Some(dh) = dh {
-                let tc = c[k].tanh();
+                let tc = tanh_c[k];
                 d[3 * hidden + j] = dh[k] * tc * o * (1.0 - o);
                 dck += dh[k] * o * (1.0 - tc * tc);
             }
@@ -109,7 +120,7 @@ pub fn gru_forward(
         for j in 0..hidden {
             let rr = sigmoid(gx[base + j] + gh[base + j]);
             let z = sigmoid(gx[base + hidden + j] + gh[base + hidden + j]);
-            let n = (gx[base + 2 * hidden + j] + rr * gh[base + 2 * hidden + j]).tanh();
+            let n = tanh(gx[base + 2 * hidden + j] + rr * gh[base + 2 * hidden + j]);
             act[base + j] = rr;
             act[base + hidden + j] = z;
             act[base + 2 * hidden + j] = n;
