@@ -1,8 +1,14 @@
 //! Datasets: file formats and corpora, synthetic data, and where dataset folders are found.
 
+pub mod augment;
 pub mod cmudict;
 pub mod idx;
+pub mod imdb;
+pub mod loader;
+pub mod movielens;
+pub mod npy;
 pub mod synthetic;
+pub mod table;
 pub mod text;
 
 use anyhow::{Result, bail};

@@ -27,7 +27,9 @@ pub fn register(api: &mut Api) {
     m.set_native_fn("mnist", move || load(Map::new()));
     synthetic(api, &mut m);
     super::data_corpus_api::register(api, &mut m);
+    super::data_pipeline_api::register(api, &mut m);
     api.engine.register_static_module("data", m.into());
+    super::data_pipeline_api::register_methods(api);
 }
 
 fn synthetic(api: &mut Api, m: &mut rhai::Module) {

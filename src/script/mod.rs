@@ -8,6 +8,7 @@ pub mod convert;
 mod creation;
 mod data_api;
 mod data_corpus_api;
+mod data_pipeline_api;
 mod functional;
 mod indexing;
 mod info;
@@ -56,6 +57,7 @@ pub fn register_all(engine: &mut Engine) -> Docs {
         "unsorted_segment_sum",
         "set_grad_enabled",
         "pad_sequences",
+        "train_test_split",
         "masked_softmax",
     ]);
     arith::register(&mut api);

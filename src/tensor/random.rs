@@ -63,3 +63,15 @@ pub fn permutation(n: usize) -> Vec<i64> {
     });
     v
 }
+
+/// A random permutation of `0..n` from its own generator seeded with `seed` (the global
+/// generator is not touched).
+pub fn seeded_permutation(n: usize, seed: u64) -> Vec<i64> {
+    let mut r = StdRng::seed_from_u64(seed);
+    let mut v: Vec<i64> = (0..n as i64).collect();
+    for i in (1..n).rev() {
+        let j = r.random_range(0..=i);
+        v.swap(i, j);
+    }
+    v
+}
