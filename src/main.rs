@@ -32,6 +32,62 @@ enum Command {
     /// Evaluate one snippet and print the value of its last expression.
     /// (With no command, ember starts the interactive session.)
     Eval { code: String },
+    /// Datasets: `ember data list`, `ember data fetch mnist cmudict nietzsche movielens`.
+    Data {
+        #[command(subcommand)]
+        action: DataAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataAction {
+    /// Show the known datasets and where each file was found.
+    List,
+    /// Download datasets from their canonical URLs into EMBER_DATA (or ~/.cache/ember),
+    /// verifying SHA-256 and resuming partial downloads.
+    Fetch {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+}
+
+fn data_command(action: &DataAction) -> anyhow::Result<()> {
+    use ember::data::fetch;
+    match action {
+        DataAction::List => {
+            for d in fetch::DATASETS {
+                println!("{} — {}", d.name, d.about);
+                for (file, found) in fetch::status(d) {
+                    match found {
+                        Some(p) => println!("    {file}: {}", p.display()),
+                        None => println!("    {file}: missing (ember data fetch {})", d.name),
+                    }
+                }
+            }
+            Ok(())
+        }
+        DataAction::Fetch { names } => {
+            for n in names {
+                let d = fetch::find(n)?;
+                let dir = fetch::fetch_dir(d.name)?;
+                let mut bar =
+                    ember::progress::Bar::stderr(d.name, None, ember::progress::Units::Bytes);
+                let written = fetch::fetch(d, &dir, &mut bar)?;
+                if written.is_empty() {
+                    println!(
+                        "{}: already present and verified in {}",
+                        d.name,
+                        dir.display()
+                    );
+                } else {
+                    for w in written {
+                        println!("{}: wrote {} (SHA-256 verified)", d.name, w.display());
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 fn runtime(cli: &Cli, args: Vec<String>) -> anyhow::Result<Runtime> {
@@ -58,6 +114,15 @@ fn main() -> ExitCode {
                 }
             })
         }),
+        Some(Command::Data { action }) => {
+            return match data_command(action) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("ember: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         None => {
             return match runtime(&cli, vec![]) {
                 Ok(rt) => ExitCode::from(ember::repl::run(rt) as u8),

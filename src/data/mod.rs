@@ -2,6 +2,7 @@
 
 pub mod augment;
 pub mod cmudict;
+pub mod fetch;
 pub mod idx;
 pub mod imdb;
 pub mod loader;
@@ -45,8 +46,13 @@ pub fn locate(name: &str, file: &str, explicit: Option<&Path>) -> Result<PathBuf
         }
     }
     let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    let fetch = if fetch::find(name).is_ok() {
+        format!("; run `ember data fetch {name}` to download it, or set")
+    } else {
+        ". Set".to_string()
+    };
     bail!(
-        "dataset {name}: cannot find {file}; looked in {}. Set EMBER_DATA to a folder holding {name}/{file}",
+        "dataset {name}: cannot find {file}; looked in {}{fetch} EMBER_DATA to a folder holding {name}/{file}",
         looked.join(", ")
     )
 }
