@@ -2,7 +2,7 @@
 # Runs the lesson workloads in ember and in PyTorch (CPU, 2 threads) side by side in one go and
 # prints the ratio of times for each workload (> 1 means ember is faster).
 #
-#   benches/compare.sh [workload...]        workloads: tiny matmul meanshift kmeans
+#   benches/compare.sh [workload...]        workloads: tiny matmul meanshift kmeans mnist seq2seq load
 #
 # Needs a Python with torch and numpy: PYTHON=/path/to/venv/bin/python (default: python3).
 set -euo pipefail

@@ -209,6 +209,34 @@ fn sequence_lessons_pass_their_checks_in_quick_mode() {
 }
 
 #[test]
+fn collab_filter_passes_its_checks_in_quick_mode() {
+    if !dataset_present("movielens", "ml-latest-small/ratings.csv") {
+        return;
+    }
+    let out = run_lesson("lesson5_collab_filter.rhai");
+    assert!(out.contains("100836 ratings by 610 users"), "{out}");
+    assert!(
+        out.contains("highest movie biases:") && out.contains("component 3"),
+        "{out}"
+    );
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("lesson5_collab_filter quick=true"),
+        "{last}"
+    );
+}
+
+#[test]
+fn data_list_shows_every_dataset() {
+    let o = ember(&["data", "list"]);
+    let (out, _) = text(&o);
+    assert!(o.status.success());
+    for name in ["mnist", "cmudict", "nietzsche", "movielens"] {
+        assert!(out.contains(&format!("{name} — ")), "{out}");
+    }
+}
+
+#[test]
 fn text_corpora_hold_the_published_counts() {
     let mut rt = ember::Runtime::builder().seed(0).build().unwrap();
     let data = data_dir();
@@ -244,6 +272,10 @@ fn mnist_lessons_pass_their_checks_in_quick_mode() {
         ("mnist_mlp.rhai", "mnist_mlp quick=true"),
         ("mnist_cnn.rhai", "mnist_cnn quick=true"),
         ("lesson5_bn_insert.rhai", "lesson5_bn_insert quick=true"),
+        (
+            "lesson6_pseudo_label.rhai",
+            "lesson6_pseudo_label quick=true",
+        ),
     ] {
         let out = run_lesson(name);
         let last = out.lines().last().unwrap_or_default();
