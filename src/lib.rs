@@ -16,6 +16,7 @@ pub mod data;
 pub mod nn;
 pub mod ops;
 pub mod optim;
+pub mod plot;
 pub mod progress;
 pub mod repl;
 pub mod runtime;

@@ -97,11 +97,12 @@ impl Bar {
             return;
         }
         if let Some(t) = self.total.filter(|&t| t > 0) {
-            while self.next_tenth <= 10 && done * 10 >= t * self.next_tenth {
+            let tenth = (done.min(t) * 10 / t).min(10);
+            if tenth >= self.next_tenth {
                 let line = format!(
                     "{}: {}% ({} of {}){}",
                     self.label,
-                    self.next_tenth * 10,
+                    tenth * 10,
                     human(done, self.units),
                     human(t, self.units),
                     if self.message.is_empty() {
@@ -111,7 +112,7 @@ impl Bar {
                     }
                 );
                 (self.plain)(&line);
-                self.next_tenth += 1;
+                self.next_tenth = tenth + 1;
             }
         }
     }

@@ -14,6 +14,8 @@ mod indexing;
 mod info;
 mod nn_api;
 mod optim_api;
+mod plot_api;
+mod progress_api;
 mod recurrent_api;
 mod reduce;
 mod shape;
@@ -58,6 +60,7 @@ pub fn register_all(engine: &mut Engine) -> Docs {
         "set_grad_enabled",
         "pad_sequences",
         "train_test_split",
+        "progress",
         "masked_softmax",
     ]);
     arith::register(&mut api);
@@ -68,5 +71,7 @@ pub fn register_all(engine: &mut Engine) -> Docs {
     nn_api::register(&mut api);
     optim_api::register(&mut api);
     data_api::register(&mut api);
+    plot_api::register(&mut api);
+    progress_api::register(&mut api);
     docs
 }
