@@ -421,3 +421,38 @@ fn script_surface_for_sequences() {
     let s = format!("{r:?}");
     assert!(s.ends_with("0.0]]"), "{s}");
 }
+
+#[test]
+fn dropout_applies_only_in_training_mode() {
+    ember::tensor::random::manual_seed(8);
+    let m = layer(SequenceConfig {
+        layers: 2,
+        dropout: 0.5,
+        recurrent_dropout: 0.5,
+        ..cfg(CellKind::Lstm, 3, 8)
+    });
+    let x = spread(&[2, 6, 3], -1.0, 1.0, 30);
+    m.set_training(false);
+    let (e1, _, _) = run(&m, &x, &SequenceInput::default());
+    let (e2, _, _) = run(&m, &x, &SequenceInput::default());
+    assert_eq!(
+        e1.to_f32_vec(),
+        e2.to_f32_vec(),
+        "evaluation is deterministic"
+    );
+    m.set_training(true);
+    let (t1, _, _) = run(&m, &x, &SequenceInput::default());
+    let (t2, _, _) = run(&m, &x, &SequenceInput::default());
+    assert!(
+        t1.to_f32_vec() != e1.to_f32_vec(),
+        "training mode drops units"
+    );
+    assert!(t1.to_f32_vec() != t2.to_f32_vec(), "a new mask per call");
+    // with dropout off, training and evaluation agree
+    let plain = layer(cfg(CellKind::Gru, 3, 4));
+    plain.set_training(true);
+    let (a, _, _) = run(&plain, &x, &SequenceInput::default());
+    plain.set_training(false);
+    let (b, _, _) = run(&plain, &x, &SequenceInput::default());
+    assert_eq!(a.to_f32_vec(), b.to_f32_vec());
+}

@@ -21,7 +21,7 @@ fn start(tag: &str) -> OsSession {
         .arg("--seed")
         .arg("0");
     let mut s = Session::spawn(cmd).expect("ember starts in a pty");
-    s.set_expect_timeout(Some(Duration::from_secs(20)));
+    s.set_expect_timeout(Some(Duration::from_secs(60)));
     s.expect("ember[cpu]> ")
         .expect("the prompt shows the device");
     s
@@ -78,7 +78,7 @@ fn ctrl_c_interrupts_a_running_loop_and_keeps_state() {
     s.set_expect_timeout(Some(Duration::from_secs(2)));
     s.expect("interrupted")
         .expect("Ctrl-C stops the loop within a second or two");
-    s.set_expect_timeout(Some(Duration::from_secs(20)));
+    s.set_expect_timeout(Some(Duration::from_secs(60)));
     s.send_line("before + 1").unwrap();
     s.expect("42").unwrap();
 }
