@@ -16,6 +16,9 @@ pub struct Attention {
     pub bias: Tensor,
     /// `v [A]`: turns each step's features into a score.
     pub v: Tensor,
+    /// The last keys and their projection `keys W1^T`: a decoder loop attends over the same
+    /// encoder outputs at every step, so the projection is computed once per sequence.
+    cache: Option<(Tensor, Tensor)>,
 }
 
 impl Attention {
@@ -26,6 +29,7 @@ impl Attention {
             w_query: w(&[units, query])?,
             bias: Tensor::zeros(&[units], DType::F32, device)?.requires_grad_(true)?,
             v: w(&[1, units])?,
+            cache: None,
         })
     }
 }
@@ -89,7 +93,15 @@ impl Layer for Attention {
             .matmul_nt(&self.w_query)?
             .add(&self.bias)?
             .unsqueeze(1)?;
-        let feats = keys.matmul_nt(&self.w_keys)?.add(&q)?.tanh()?;
+        let projected = match &self.cache {
+            Some((k, p)) if k.same_tensor(keys) => p.clone(),
+            _ => {
+                let p = keys.matmul_nt(&self.w_keys)?;
+                self.cache = Some((keys.clone(), p.clone()));
+                p
+            }
+        };
+        let feats = projected.add(&q)?.tanh()?;
         let scores = feats.matmul_nt(&self.v)?.reshape_usize(&[b, t])?;
         let weights = match mask {
             Some(m) => scores.masked_softmax(m, 1)?,
@@ -115,6 +127,7 @@ impl Layer for Attention {
             _ => bail!("Attention has no {name:?}"),
         };
         *slot = t;
+        self.cache = None;
         Ok(())
     }
 }
