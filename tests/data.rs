@@ -268,3 +268,14 @@ fn full_datasets_hold_the_published_counts() {
     ));
     assert_eq!(r, "[100836, 610, \"Toy Story (1995)\"]");
 }
+
+#[test]
+fn fit_trains_from_a_loader() {
+    let r = eval(
+        "import \"train\" as train; let x = randn([600, 4]); let y = (x.sum(1) > 0.0).long(); let m = nn::linear(4, 2); \
+         let h = train::fit(m, optim::adam(m.parameters(), #{lr: 0.05}), \"cross_entropy\", data::loader([x, y], #{batch_size: 50}), \
+                            #{epochs: 3, metrics: [\"accuracy\"], verbose: false}); \
+         [h.loss.len(), h.accuracy[2] > 0.9, h.loss[2] < h.loss[0]]",
+    );
+    assert_eq!(r, "[3, true, true]");
+}
