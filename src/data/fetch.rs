@@ -280,7 +280,7 @@ pub fn fetch(d: &Dataset, dir: &Path, progress: &mut dyn Progress) -> Result<Vec
             if let Some(p) = dest.parent() {
                 std::fs::create_dir_all(p)?;
             }
-            super::npy::write_atomic(&dest, &bytes)?;
+            super::write_atomic(&dest, &bytes)?;
             written.push(dest);
         }
         std::fs::remove_file(&zip_path).ok();

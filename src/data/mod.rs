@@ -12,7 +12,7 @@ pub mod synthetic;
 pub mod table;
 pub mod text;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
 /// Folders searched for a dataset folder `name`, in order: `EMBER_DATA`, `../shared/data`
@@ -30,6 +30,15 @@ pub fn search_dirs(name: &str) -> Vec<PathBuf> {
         dirs.push(c.join("ember").join(name));
     }
     dirs
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it and a rename, so a reader never
+/// sees a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
 }
 
 /// The first folder for `name` that holds `file` (or `file` without `.gz`).

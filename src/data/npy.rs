@@ -157,13 +157,6 @@ pub fn encode(t: &Tensor) -> Vec<u8> {
     out
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp-ember");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename to {}", path.display()))
-}
-
 pub fn load_npy(path: &Path, device: Device) -> Result<Tensor> {
     let bytes =
         std::fs::read(path).with_context(|| format!("npy: cannot read {}", path.display()))?;
@@ -171,7 +164,7 @@ pub fn load_npy(path: &Path, device: Device) -> Result<Tensor> {
 }
 
 pub fn save_npy(path: &Path, t: &Tensor) -> Result<()> {
-    write_atomic(path, &encode(t)).context("npy")
+    super::write_atomic(path, &encode(t)).context("npy")
 }
 
 /// Every array in an `.npz` archive, by name (without `.npy`), in archive order.
@@ -215,5 +208,5 @@ pub fn save_npz(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
         }
         zip.finish().context("npz")?;
     }
-    write_atomic(path, &buf.into_inner()).context("npz")
+    super::write_atomic(path, &buf.into_inner()).context("npz")
 }

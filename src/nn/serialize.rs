@@ -68,11 +68,7 @@ pub fn save_tensors(tensors: &[(String, Tensor)], path: &Path) -> Result<()> {
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
         .map_err(|e| anyhow!("save: {e}"))?;
     let data = safetensors::serialize(views, None).map_err(|e| anyhow!("save: {e}"))?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, &data).with_context(|| format!("save: cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("save: cannot move {} to {}", tmp.display(), path.display()))?;
-    Ok(())
+    crate::data::write_atomic(path, &data).context("save")
 }
 
 /// Reads every tensor of a safetensors file, in file order.

@@ -34,16 +34,6 @@ impl Attention {
     }
 }
 
-impl Tensor {
-    /// Softmax along `dim` where `mask` (bool or 0/1, broadcastable) is false gets weight
-    /// exactly 0; a row with nothing unmasked is all zeros.
-    pub fn masked_softmax(&self, mask: &Tensor, dim: i64) -> Result<Tensor> {
-        let m = mask.to_dtype(DType::F32)?;
-        let shifted = self.add(&m.sub_scalar(1.0)?.mul_scalar(1e9)?)?;
-        shifted.softmax(dim)?.mul(&m)
-    }
-}
-
 impl Layer for Attention {
     fn kind(&self) -> &'static str {
         "Attention"

@@ -230,12 +230,6 @@ impl CellWeights {
     }
 }
 
-/// `[T, ...]` row `t` without its first dimension.
-fn time_step(x: &Tensor, t: usize) -> Result<Tensor> {
-    let rest: Vec<usize> = x.shape()[1..].to_vec();
-    x.narrow(0, t as i64, 1)?.reshape_usize(&rest)
-}
-
 /// A single cell: `step(x [B, I], state) -> state`, for decoder loops written in a script.
 pub struct RecurrentCell {
     weights: CellWeights,
@@ -409,7 +403,7 @@ impl Recurrent {
                     t.shape()
                 );
             }
-            (0..n).map(|i| time_step(&t, i)).collect()
+            (0..n).map(|i| t.select(0, i as i64)).collect()
         };
         let lstm = self.cfg.kind == CellKind::Lstm;
         if inp.c.is_some() && !lstm {
@@ -559,7 +553,7 @@ impl Recurrent {
                         Some(m) => s[0].mul(m)?,
                         None => s[0].clone(),
                     };
-                    let new = cell.step(&time_step(&gx, t)?, &s, &h_in)?;
+                    let new = cell.step(&gx.select(0, t as i64)?, &s, &h_in)?;
                     match mask {
                         None => {
                             steps.push(new[0].clone());
