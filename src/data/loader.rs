@@ -25,6 +25,13 @@ pub struct Loader {
     balanced: Option<Balanced>,
 }
 
+/// Rows `idx` of every tensor (which share their first dimension).
+fn rows(tensors: &[Tensor], idx: &[i64]) -> Result<Vec<Tensor>> {
+    let device: Device = tensors[0].device();
+    let i = Tensor::from_i64(idx.to_vec(), &[idx.len()], device)?;
+    tensors.iter().map(|t| t.index_select(0, &i)).collect()
+}
+
 /// Checks that the tensors share a non-empty first dimension; returns it.
 fn common_rows(op: &str, tensors: &[Tensor]) -> Result<usize> {
     let Some(first) = tensors.first() else {
@@ -190,9 +197,7 @@ impl Loader {
 
     /// The tensors' rows at `idx`.
     pub fn gather(&self, idx: &[i64]) -> Result<Vec<Tensor>> {
-        let device = self.tensors[0].device();
-        let i = Tensor::from_i64(idx.to_vec(), &[idx.len()], device)?;
-        self.tensors.iter().map(|t| t.index_select(0, &i)).collect()
+        rows(&self.tensors, idx)
     }
 }
 
@@ -325,10 +330,8 @@ pub fn train_test_split(
         (true, Some(s)) => random::seeded_permutation(n, s),
         (true, None) => random::permutation(n),
     };
-    let device: Device = tensors[0].device();
-    let take = |rows: &[i64]| -> Result<Vec<Tensor>> {
-        let i = Tensor::from_i64(rows.to_vec(), &[rows.len()], device)?;
-        tensors.iter().map(|t| t.index_select(0, &i)).collect()
-    };
-    Ok((take(&order[test..])?, take(&order[..test])?))
+    Ok((
+        rows(tensors, &order[test..])?,
+        rows(tensors, &order[..test])?,
+    ))
 }

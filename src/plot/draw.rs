@@ -3,6 +3,7 @@
 use super::spec::{Figure, Kind, PALETTE, colormap};
 use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf32;
 use plotters::prelude::*;
 use std::sync::Once;
 
@@ -28,14 +29,9 @@ fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
 
 /// The data range with a margin, never empty.
 fn range(vals: impl Iterator<Item = f32>) -> (f32, f32) {
-    let (lo, hi) = vals
-        .filter(|v| v.is_finite())
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
-            (a.min(v), b.max(v))
-        });
-    if !lo.is_finite() {
+    let Some((lo, hi)) = super::spec::finite_range(vals) else {
         return (0.0, 1.0);
-    }
+    };
     let pad = if hi > lo { (hi - lo) * 0.05 } else { 0.5 };
     (lo - pad, hi + pad)
 }
@@ -142,12 +138,7 @@ fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -
                     .legend(move |(x, y)| Cross::new((x, y), 6, c.stroke_width(2)));
             }
             if !markers.is_empty() {
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.8))
-                    .border_style(BLACK)
-                    .draw()
-                    .map_err(err)?;
+                draw_legend(&mut chart)?;
             }
         }
         Kind::Lines { series } => {
@@ -165,12 +156,7 @@ fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -
                     });
             }
             if series.len() > 1 || series.iter().any(|s| !s.name.is_empty()) {
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.8))
-                    .border_style(BLACK)
-                    .draw()
-                    .map_err(err)?;
+                draw_legend(&mut chart)?;
             }
         }
         Kind::Bars { values, .. } => {
@@ -184,6 +170,18 @@ fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -
         Kind::Images { .. } => {}
     }
     Ok(())
+}
+
+/// The legend box of a chart's labelled series.
+fn draw_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf32, RangedCoordf32>>,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)
 }
 
 fn draw_images<DB: DrawingBackend>(

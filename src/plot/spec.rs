@@ -91,18 +91,24 @@ impl Figure {
     }
 }
 
-/// Equal-width bins over the values' range: (labels "a–b", counts).
-pub fn histogram(values: &[f32], bins: usize) -> (Vec<String>, Vec<f32>) {
-    let finite: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    let bins = bins.max(1);
-    let (lo, hi) = finite
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+/// The smallest and largest finite values, if any.
+pub fn finite_range(values: impl IntoIterator<Item = f32>) -> Option<(f32, f32)> {
+    let (lo, hi) = values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
             (a.min(v), b.max(v))
         });
-    if finite.is_empty() {
+    lo.is_finite().then_some((lo, hi))
+}
+
+/// Equal-width bins over the values' range: (labels "a–b", counts).
+pub fn histogram(values: &[f32], bins: usize) -> (Vec<String>, Vec<f32>) {
+    let bins = bins.max(1);
+    let Some((lo, hi)) = finite_range(values.iter().copied()) else {
         return (vec![], vec![]);
-    }
+    };
+    let finite = values.iter().copied().filter(|v| v.is_finite());
     let width = if hi > lo {
         (hi - lo) / bins as f32
     } else {

@@ -26,17 +26,10 @@ pub fn kitty_graphics() -> bool {
 }
 
 fn bounds(vals: impl Iterator<Item = f32>) -> (f32, f32) {
-    let (lo, hi) = vals
-        .filter(|v| v.is_finite())
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
-            (a.min(v), b.max(v))
-        });
-    if !lo.is_finite() {
-        (0.0, 1.0)
-    } else if hi > lo {
-        (lo, hi)
-    } else {
-        (lo - 0.5, hi + 0.5)
+    match super::spec::finite_range(vals) {
+        None => (0.0, 1.0),
+        Some((lo, hi)) if hi > lo => (lo, hi),
+        Some((lo, hi)) => (lo - 0.5, hi + 0.5),
     }
 }
 

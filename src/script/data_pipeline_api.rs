@@ -14,7 +14,8 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
 
-fn batch_array(b: Vec<Tensor>) -> Array {
+/// A batch as a Rhai array of tensors.
+pub(super) fn batch_array(b: Vec<Tensor>) -> Array {
     b.into_iter().map(Dynamic::from).collect()
 }
 

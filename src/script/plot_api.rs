@@ -202,12 +202,9 @@ fn images(op: &str, t: &Tensor) -> RR<Vec<Image>> {
         }
     };
     let mut v = t.to_dtype(DType::F32).rr()?.to_f32_vec();
-    let (lo, hi) = v
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &x| {
-            (a.min(x), b.max(x))
-        });
-    if lo < 0.0 || hi > 1.0 {
+    if let Some((lo, hi)) = plot::spec::finite_range(v.iter().copied())
+        && (lo < 0.0 || hi > 1.0)
+    {
         let span = (hi - lo).max(1e-12);
         v.iter_mut().for_each(|x| *x = (*x - lo) / span);
     }

@@ -2,6 +2,7 @@
 //! (rate, ETA, a message such as the running loss) in a terminal, or a line per 10% otherwise.
 
 use super::convert::{RR, check_opts, fail, opt};
+use super::data_pipeline_api::batch_array;
 use super::registrar::Api;
 use crate::data::loader::{Epoch, LoaderHandle, Mix, MixEpoch};
 use crate::progress::{Bar, Units};
@@ -35,12 +36,8 @@ impl Iterator for ProgressIter {
         let item = match s.source.as_mut()? {
             Source::Items(i) => i.next(),
             Source::Count(r) => r.next().map(Dynamic::from),
-            Source::Loader(e) => e
-                .next()
-                .map(|b| Dynamic::from(b.into_iter().map(Dynamic::from).collect::<Array>())),
-            Source::Mix(e) => e
-                .next()
-                .map(|b| Dynamic::from(b.into_iter().map(Dynamic::from).collect::<Array>())),
+            Source::Loader(e) => e.next().map(|b| Dynamic::from(batch_array(b))),
+            Source::Mix(e) => e.next().map(|b| Dynamic::from(batch_array(b))),
         };
         match &item {
             Some(_) => {

@@ -53,25 +53,20 @@ pub fn int_vec(n: usize, lo: i64, hi: i64) -> Vec<i64> {
 
 /// A random permutation of `0..n` (Fisher–Yates).
 pub fn permutation(n: usize) -> Vec<i64> {
-    let mut v: Vec<i64> = (0..n as i64).collect();
-    RNG.with(|r| {
-        let mut r = r.borrow_mut();
-        for i in (1..n).rev() {
-            let j = r.random_range(0..=i);
-            v.swap(i, j);
-        }
-    });
-    v
+    RNG.with(|r| shuffled(n, &mut r.borrow_mut()))
 }
 
-/// A random permutation of `0..n` from its own generator seeded with `seed` (the global
-/// generator is not touched).
-pub fn seeded_permutation(n: usize, seed: u64) -> Vec<i64> {
-    let mut r = StdRng::seed_from_u64(seed);
+fn shuffled(n: usize, r: &mut StdRng) -> Vec<i64> {
     let mut v: Vec<i64> = (0..n as i64).collect();
     for i in (1..n).rev() {
         let j = r.random_range(0..=i);
         v.swap(i, j);
     }
     v
+}
+
+/// A random permutation of `0..n` from its own generator seeded with `seed` (the global
+/// generator is not touched).
+pub fn seeded_permutation(n: usize, seed: u64) -> Vec<i64> {
+    shuffled(n, &mut StdRng::seed_from_u64(seed))
 }
