@@ -1,6 +1,8 @@
-//! Matrix products through `matrixmultiply`'s SGEMM (threaded, AVX-512/FMA paths).
+//! Batched matrix products over the GEMM of `gemm.rs`.
 
 use super::CpuStorage;
+use super::gemm::{Mat, gemm, gemm_serial};
+use super::parallel;
 use anyhow::{Result, bail};
 
 /// `op(A) x op(B) -> [batch, m, n]` where `op(A)` is `[batch, m, k]`: A is stored as
@@ -28,34 +30,38 @@ pub fn matmul(
         bail!("matmul: operand sizes do not match [{batch}, {m}, {k}] x [{batch}, {k}, {n}]");
     }
     let mut c = vec![0f32; batch * m * n];
-    if m == 0 || n == 0 || k == 0 {
+    if m == 0 || n == 0 {
         return Ok(CpuStorage::F32(c));
     }
-    for i in 0..batch {
-        let (ap, bp) = (&a[i * m * k..], &b[i * k * n..]);
-        // Row and column strides of op(A) [m, k] and op(B) [k, n] in their stored layouts.
-        let (rsa, csa) = if ta { (1, m as isize) } else { (k as isize, 1) };
-        let (rsb, csb) = if tb { (1, k as isize) } else { (n as isize, 1) };
-        let cp = &mut c[i * m * n..(i + 1) * m * n];
-        // SAFETY: the slices hold at least m*k, k*n and m*n elements laid out row-major with
-        // the strides given; `cp` is exclusively borrowed.
-        unsafe {
-            matrixmultiply::sgemm(
-                m,
-                k,
-                n,
-                1.0,
-                ap.as_ptr(),
-                rsa,
-                csa,
-                bp.as_ptr(),
-                rsb,
-                csb,
-                0.0,
-                cp.as_mut_ptr(),
-                n as isize,
-                1,
-            );
+    let (sa, sb) = (m * k, k * n);
+    // op(A) [m, k] and op(B) [k, n] as strided views of their stored layouts.
+    let op_a = |i: usize| {
+        let d = &a[i * sa..(i + 1) * sa];
+        if ta {
+            Mat::transposed(d, m)
+        } else {
+            Mat::rows(d, k)
+        }
+    };
+    let op_b = |i: usize| {
+        let d = &b[i * sb..(i + 1) * sb];
+        if tb {
+            Mat::transposed(d, k)
+        } else {
+            Mat::rows(d, n)
+        }
+    };
+    let threads = parallel::num_threads();
+    if batch >= threads && threads > 1 && batch * m * k * n >= 1 << 21 {
+        // Many products: whole products per thread, each on one core.
+        parallel::for_row_chunks_min(&mut c, m * n, 0, |first, chunk| {
+            for (j, out) in chunk.chunks_mut(m * n).enumerate() {
+                gemm_serial((m, k, n), op_a(first + j), op_b(first + j), 0.0, out, n);
+            }
+        });
+    } else {
+        for (i, out) in c.chunks_mut(m * n).enumerate() {
+            gemm((m, k, n), op_a(i), op_b(i), out);
         }
     }
     Ok(CpuStorage::F32(c))

@@ -22,9 +22,20 @@ pub fn num_threads() -> usize {
 /// Calls `f(first_row, rows_chunk)` on disjoint chunks of `out`, each holding whole rows of
 /// `row_len` elements, in parallel when the output is large.
 pub fn for_row_chunks<U: Send>(out: &mut [U], row_len: usize, f: impl Fn(usize, &mut [U]) + Sync) {
+    for_row_chunks_min(out, row_len, PARALLEL_MIN, f);
+}
+
+/// [`for_row_chunks`] with the caller's own threshold: parallel once `out` has `min_len`
+/// elements (for kernels whose cost per element is far above a copy's).
+pub fn for_row_chunks_min<U: Send>(
+    out: &mut [U],
+    row_len: usize,
+    min_len: usize,
+    f: impl Fn(usize, &mut [U]) + Sync,
+) {
     let rows = out.len().checked_div(row_len).unwrap_or(0);
     let threads = num_threads();
-    if out.len() < PARALLEL_MIN || threads < 2 || rows < 2 {
+    if out.len() < min_len || threads < 2 || rows < 2 {
         f(0, out);
         return;
     }
@@ -35,6 +46,54 @@ pub fn for_row_chunks<U: Send>(out: &mut [U], row_len: usize, f: impl Fn(usize, 
             scope.spawn(move || f(i * rows_per, chunk));
         }
     });
+}
+
+/// Splits `items` into one contiguous range per thread and returns `f(range, rows)` for each,
+/// in order, where `rows` is that range's share of `out` (`row_len` elements per item; pass an
+/// empty `out` when there is nothing to write). Runs on the calling thread when `parallel` is
+/// false or there is one thread or item.
+pub fn map_item_ranges<U: Send, R: Send>(
+    items: usize,
+    out: &mut [U],
+    row_len: usize,
+    parallel: bool,
+    f: impl Fn(std::ops::Range<usize>, &mut [U]) -> R + Sync,
+) -> Vec<R> {
+    let threads = num_threads();
+    if !parallel || threads < 2 || items < 2 {
+        return vec![f(0..items, out)];
+    }
+    let per = items.div_ceil(threads);
+    let ranges: Vec<_> = (0..items)
+        .step_by(per)
+        .map(|s| s..(s + per).min(items))
+        .collect();
+    let mut rest = out;
+    let mut parts = Vec::with_capacity(ranges.len());
+    for r in &ranges {
+        let take = if rest.is_empty() {
+            0
+        } else {
+            r.len() * row_len
+        };
+        let (head, tail) = rest.split_at_mut(take);
+        parts.push(head);
+        rest = tail;
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges
+            .into_iter()
+            .zip(parts)
+            .map(|(r, part)| {
+                let f = &f;
+                scope.spawn(move || f(r, part))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// A vector of `n` elements produced by `fill`, which must write every slot of each chunk it
