@@ -5,6 +5,8 @@
 pub mod cpu;
 mod kinds;
 mod recurrent;
+mod window;
+pub use window::Wanted;
 
 pub use kinds::{
     AdamStep, ArgReduceOp, BinaryOp, CompareOp, LogicalOp, Patches, ReduceOp, UnaryOp,

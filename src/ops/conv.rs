@@ -1,8 +1,8 @@
 //! Convolution and pooling, built on one differentiable primitive: `unfold` (im2col), whose
 //! backward is col2im. Convolution is then a matrix product, pooling a reduction over patches.
 
-use super::record;
-use crate::backend::Patches;
+use super::{record, same_device};
+use crate::backend::{Patches, Storage, Wanted};
 use crate::tensor::{DType, Tensor};
 use anyhow::{Result, bail};
 
@@ -128,25 +128,56 @@ impl Tensor {
             padding,
             dilation,
         };
-        let (cols, p) = self
-            .unfold_patches(&window, 0.0)
-            .map_err(|e| anyhow::anyhow!("conv2d: {e:#}"))?;
+        let p = window.patches("conv2d", self.shape())?;
         let o = ws[0];
-        let out = weight
-            .reshape_usize(&[o, ws[1] * ws[2] * ws[3]])?
-            .matmul(&cols)?; // [O, N*L]
-        let out = out
-            .reshape_usize(&[o, p.n, p.out_h(), p.out_w()])?
-            .permute(&[1, 0, 2, 3])?;
-        match bias {
-            None => Ok(out),
-            Some(b) => {
-                if b.shape() != [o] {
-                    bail!("conv2d: bias shape {:?} should be [{o}]", b.shape());
-                }
-                out.add(&b.reshape_usize(&[1, o, 1, 1])?)
-            }
+        if self.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+            bail!(
+                "conv2d: expects f32 input and weight, got {} and {}",
+                self.dtype(),
+                weight.dtype()
+            );
         }
+        if let Some(b) = bias
+            && (b.shape() != [o] || b.dtype() != DType::F32)
+        {
+            bail!(
+                "conv2d: bias should be f32 [{o}], got {} {:?}",
+                b.dtype(),
+                b.shape()
+            );
+        }
+        let mut inputs = vec![self, weight];
+        inputs.extend(bias);
+        same_device("conv2d", &inputs)?;
+        let bias_storage = bias.map(|b| b.storage());
+        let st = Storage::conv2d(
+            &self.storage(),
+            &weight.storage(),
+            bias_storage.as_deref(),
+            &p,
+            o,
+        )?;
+        drop(bias_storage);
+        let want = Wanted {
+            input: self.requires_grad(),
+            weight: weight.requires_grad(),
+            bias: bias.is_some_and(|b| b.requires_grad()),
+        };
+        let has_bias = bias.is_some();
+        let (x, w) = (self.clone(), weight.clone());
+        let shape = vec![p.n, o, p.out_h(), p.out_w()];
+        Ok(record("conv2d", st, shape, &inputs, move |g| {
+            let (dx, dw, db) =
+                Storage::conv2d_backward(&x.storage(), &w.storage(), &g.storage(), &p, o, want)?;
+            let mut grads = vec![
+                dx.map(|s| Tensor::from_storage(s, x.shape().to_vec())),
+                dw.map(|s| Tensor::from_storage(s, w.shape().to_vec())),
+            ];
+            if has_bias {
+                grads.push(db.map(|s| Tensor::from_storage(s, vec![o])));
+            }
+            Ok(grads)
+        }))
     }
 
     /// 1-D convolution: input `[N, C, L]`, weight `[O, C, k]`, optional bias `[O]`.
@@ -196,17 +227,24 @@ impl Tensor {
             .permute(&[1, 0, 2, 3])
     }
 
-    /// Max pooling over `[N, C, H, W]` (padding counts as -inf).
+    /// Max pooling over `[N, C, H, W]` (padding never wins; NaN propagates as in PyTorch).
     pub fn max_pool2d(
         &self,
         kernel: (usize, usize),
         stride: (usize, usize),
         padding: (usize, usize),
     ) -> Result<Tensor> {
-        let window = Window::pooling(kernel, stride, padding);
-        self.pool2d("max_pool2d", &window, f32::NEG_INFINITY, |g| {
-            g.amax(1, false)
-        })
+        if self.dtype() != DType::F32 {
+            bail!("max_pool2d: expects f32 input, got {}", self.dtype());
+        }
+        let p = Window::pooling(kernel, stride, padding).patches("max_pool2d", self.shape())?;
+        let (st, idx) = Storage::max_pool2d(&self.storage(), &p)?;
+        let own = self.shape().to_vec();
+        let shape = vec![p.n, p.c, p.out_h(), p.out_w()];
+        Ok(record("max_pool2d", st, shape, &[self], move |g| {
+            let dx = Storage::max_pool2d_backward(&g.storage(), &idx, &p)?;
+            Ok(vec![Some(Tensor::from_storage(dx, own.clone()))])
+        }))
     }
 
     /// Average pooling over `[N, C, H, W]` (padding counts as zeros, as PyTorch's default).

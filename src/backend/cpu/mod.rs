@@ -3,13 +3,16 @@
 //! their work across threads.
 
 pub mod conv;
+pub mod conv2d;
 pub mod elementwise;
 pub mod fused;
+pub mod gemm;
 pub mod index;
 pub mod layout;
 pub mod matmul;
 pub mod norm;
 mod parallel;
+pub mod pool;
 pub mod recurrent;
 pub mod reduce;
 
