@@ -1,5 +1,6 @@
 //! Measures the candidate f32 GEMM crates on this machine (the choice behind the CPU backend):
 //!     cargo bench --bench gemm_choice
+use ember::backend::cpu::gemm::Mat;
 use std::time::Instant;
 
 fn main() {
@@ -25,23 +26,9 @@ fn main() {
             ts.sort_by(f64::total_cmp);
             flops / ts[2] / 1e9
         };
-        let mm = time(&mut || unsafe {
-            matrixmultiply::sgemm(
-                n,
-                n,
-                n,
-                1.0,
-                a.as_ptr(),
-                n as isize,
-                1,
-                b.as_ptr(),
-                n as isize,
-                1,
-                0.0,
-                c.as_mut_ptr(),
-                n as isize,
-                1,
-            )
+        // matrixmultiply's kernels, split across threads the way ember's backend does it
+        let mm = time(&mut || {
+            ember::backend::cpu::gemm::gemm((n, n, n), Mat::rows(&a, n), Mat::rows(&b, n), &mut c)
         });
         let gm = time(&mut || unsafe {
             gemm::gemm(
@@ -66,6 +53,6 @@ fn main() {
                 gemm::Parallelism::Rayon(threads),
             )
         });
-        println!("n={n}: matrixmultiply {mm:.1} GFLOP/s, gemm {gm:.1} GFLOP/s");
+        println!("n={n}: matrixmultiply (ember's threads) {mm:.1} GFLOP/s, gemm {gm:.1} GFLOP/s");
     }
 }

@@ -32,7 +32,11 @@ fn patch_row(plane: &[f32], p: &Patches, ki: usize, kj: usize, pad: f32, dst: &m
         row[hi..].fill(pad);
         let x0 = lo * p.sw + kj * p.dw - p.pl;
         if p.sw == 1 {
-            row[lo..hi].copy_from_slice(&src[x0..x0 + hi - lo]);
+            // an element loop rather than copy_from_slice: rows are short (a feature map's
+            // width), and a memmove call per row costs more than the copy
+            for (v, s) in row[lo..hi].iter_mut().zip(&src[x0..x0 + hi - lo]) {
+                *v = *s;
+            }
         } else {
             for (j, v) in row[lo..hi].iter_mut().enumerate() {
                 *v = src[x0 + j * p.sw];
