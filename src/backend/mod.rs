@@ -22,6 +22,19 @@ pub enum Storage {
     Cpu(CpuStorage),
 }
 
+/// The f32 values of a storage, or an error naming `op` (for the fused-kernel dispatchers).
+fn f32s<'a>(op: &str, s: &'a Storage) -> Result<&'a [f32]> {
+    match s {
+        Storage::Cpu(CpuStorage::F32(v)) => Ok(v),
+        Storage::Cpu(other) => anyhow::bail!("{op}: expects f32 values, got {}", other.dtype()),
+    }
+}
+
+/// Host f32 values as a storage.
+fn host_f32(v: Vec<f32>) -> Storage {
+    Storage::Cpu(CpuStorage::F32(v))
+}
+
 /// Whether a CUDA device can be used, and if not, why.
 pub fn cuda_available() -> (bool, String) {
     (

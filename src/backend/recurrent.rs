@@ -1,19 +1,8 @@
 //! Device dispatch for the fused recurrent-cell kernels (see `cpu/recurrent.rs`).
 
-use super::Storage;
-use super::cpu::{CpuStorage, recurrent as k};
-use anyhow::{Result, bail};
-
-fn f32s<'a>(op: &str, s: &'a Storage) -> Result<&'a [f32]> {
-    match s {
-        Storage::Cpu(CpuStorage::F32(v)) => Ok(v),
-        Storage::Cpu(other) => bail!("{op}: expects f32 values, got {}", other.dtype()),
-    }
-}
-
-fn cpu(v: Vec<f32>) -> Storage {
-    Storage::Cpu(CpuStorage::F32(v))
-}
+use super::cpu::recurrent as k;
+use super::{Storage, f32s, host_f32};
+use anyhow::Result;
 
 impl Storage {
     /// LSTM pointwise step: (activated gates, new cell state, new hidden state, tanh of the
@@ -28,7 +17,7 @@ impl Storage {
             f32s("lstm_cell", c_prev)?,
             hidden,
         )?;
-        Ok((cpu(a), cpu(c), cpu(h), cpu(tc)))
+        Ok((host_f32(a), host_f32(c), host_f32(h), host_f32(tc)))
     }
 
     /// Gradients of the gate pre-activations and the previous cell state.
@@ -51,7 +40,7 @@ impl Storage {
             dc,
             hidden,
         );
-        Ok((cpu(dg), cpu(dcp)))
+        Ok((host_f32(dg), host_f32(dcp)))
     }
 
     /// GRU pointwise step: (activated gates, new hidden state).
@@ -63,7 +52,7 @@ impl Storage {
     ) -> Result<(Storage, Storage)> {
         let op = "gru_cell";
         let (a, h) = k::gru_forward(f32s(op, gx)?, f32s(op, gh)?, f32s(op, h_prev)?, hidden)?;
-        Ok((cpu(a), cpu(h)))
+        Ok((host_f32(a), host_f32(h)))
     }
 
     /// Gradients of the input projection, hidden projection and previous hidden state.
@@ -82,6 +71,6 @@ impl Storage {
             f32s(op, dh)?,
             hidden,
         );
-        Ok((cpu(a), cpu(b), cpu(c)))
+        Ok((host_f32(a), host_f32(b), host_f32(c)))
     }
 }

@@ -2,21 +2,10 @@
 //! `cpu/pool.rs`).
 
 use super::cpu::{CpuStorage, conv2d, pool};
-use super::{Patches, Storage};
+use super::{Patches, Storage, f32s, host_f32};
 use anyhow::{Result, bail};
 
 pub use super::cpu::conv2d::Wanted;
-
-fn f32s<'a>(op: &str, s: &'a Storage) -> Result<&'a [f32]> {
-    match s {
-        Storage::Cpu(CpuStorage::F32(v)) => Ok(v),
-        Storage::Cpu(other) => bail!("{op}: expects f32 values, got {}", other.dtype()),
-    }
-}
-
-fn cpu(v: Vec<f32>) -> Storage {
-    Storage::Cpu(CpuStorage::F32(v))
-}
 
 /// Checks a storage holds exactly `len` values of the shape the op expects.
 fn sized<'a>(op: &str, what: &str, s: &'a Storage, len: usize) -> Result<&'a [f32]> {
@@ -42,7 +31,7 @@ impl Storage {
         let b = bias
             .map(|b| sized(op, "bias", b, out_channels))
             .transpose()?;
-        Ok(cpu(conv2d::forward(x, w, b, p, out_channels)))
+        Ok(host_f32(conv2d::forward(x, w, b, p, out_channels)))
     }
 
     /// Gradients of [`Storage::conv2d`] for input, weight and bias (`None` where not wanted).
@@ -60,7 +49,7 @@ impl Storage {
         let l = p.out_h() * p.out_w();
         let g = sized(op, "gradient", g, p.n * out_channels * l)?;
         let (dx, dw, db) = conv2d::backward(x, w, g, p, out_channels, want);
-        let keep = |wanted: bool, v: Vec<f32>| wanted.then(|| cpu(v));
+        let keep = |wanted: bool, v: Vec<f32>| wanted.then(|| host_f32(v));
         Ok((
             keep(want.input, dx),
             keep(want.weight, dw),
@@ -73,7 +62,7 @@ impl Storage {
     pub fn max_pool2d(x: &Storage, p: &Patches) -> Result<(Storage, Storage)> {
         let x = sized("max_pool2d", "input", x, p.n * p.c * p.h * p.w)?;
         let (out, idx) = pool::max_forward(x, p);
-        Ok((cpu(out), Storage::Cpu(CpuStorage::I64(idx))))
+        Ok((host_f32(out), Storage::Cpu(CpuStorage::I64(idx))))
     }
 
     /// Gradient of [`Storage::max_pool2d`] from the output gradient and the saved indices.
@@ -85,6 +74,6 @@ impl Storage {
             Storage::Cpu(CpuStorage::I64(v)) if v.len() == l => v,
             _ => bail!("{op}: the saved indices do not match the output"),
         };
-        Ok(cpu(pool::max_backward(g, idx, p)))
+        Ok(host_f32(pool::max_backward(g, idx, p)))
     }
 }
