@@ -3,6 +3,7 @@
 
 use super::{record, same_device};
 use crate::backend::{Patches, Storage, Wanted};
+use crate::tensor::shape::MAX_ELEMENTS;
 use crate::tensor::{DType, Tensor};
 use anyhow::{Result, bail};
 
@@ -26,14 +27,23 @@ pub struct Window {
 }
 
 impl Window {
-    /// A pooling window: explicit symmetric padding, no dilation.
-    fn pooling(kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize)) -> Window {
-        Window {
+    /// A pooling window: explicit symmetric padding of at most half the kernel (PyTorch's rule,
+    /// so every window covers some input), no dilation.
+    fn pooling(
+        op: &str,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> Result<Window> {
+        if padding.0 > kernel.0 / 2 || padding.1 > kernel.1 / 2 {
+            bail!("{op}: padding {padding:?} should be at most half the kernel {kernel:?}");
+        }
+        Ok(Window {
             kernel,
             stride,
             padding: Padding::Explicit(padding.0, padding.1),
             dilation: (1, 1),
-        }
+        })
     }
 
     fn patches(&self, op: &str, shape: &[usize]) -> Result<Patches> {
@@ -75,6 +85,24 @@ impl Window {
             pl,
             pr,
         };
+        // the patch columns (the largest buffer any window op builds) must be allocatable
+        let (oh, ow) = (p.out_h(), p.out_w());
+        let values = [*n, *c, kh, kw, oh, ow]
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .filter(|&v| v <= MAX_ELEMENTS);
+        if values.is_none() {
+            let padding = match self.padding {
+                Padding::Explicit(a, b) => format!("({a}, {b})"),
+                Padding::Same => "\"same\"".to_string(),
+            };
+            bail!(
+                "{op}: input {shape:?} with kernel {:?}, stride {:?} and padding {padding} makes \
+                 more than {MAX_ELEMENTS} window values",
+                self.kernel,
+                self.stride,
+            );
+        }
         if h + pt + pb < dh * (kh - 1) + 1 || w + pl + pr < dw * (kw - 1) + 1 {
             bail!(
                 "{op}: kernel {:?} (dilation {:?}) is larger than the padded input {:?}",
@@ -130,6 +158,14 @@ impl Tensor {
         };
         let p = window.patches("conv2d", self.shape())?;
         let o = ws[0];
+        if p.n.saturating_mul(o).saturating_mul(p.out_h() * p.out_w()) > MAX_ELEMENTS {
+            bail!(
+                "conv2d: the output [{}, {o}, {}, {}] would hold more than {MAX_ELEMENTS} values",
+                p.n,
+                p.out_h(),
+                p.out_w()
+            );
+        }
         if self.dtype() != DType::F32 || weight.dtype() != DType::F32 {
             bail!(
                 "conv2d: expects f32 input and weight, got {} and {}",
@@ -237,7 +273,8 @@ impl Tensor {
         if self.dtype() != DType::F32 {
             bail!("max_pool2d: expects f32 input, got {}", self.dtype());
         }
-        let p = Window::pooling(kernel, stride, padding).patches("max_pool2d", self.shape())?;
+        let p = Window::pooling("max_pool2d", kernel, stride, padding)?
+            .patches("max_pool2d", self.shape())?;
         let (st, idx) = Storage::max_pool2d(&self.storage(), &p)?;
         let own = self.shape().to_vec();
         let shape = vec![p.n, p.c, p.out_h(), p.out_w()];
@@ -254,7 +291,7 @@ impl Tensor {
         stride: (usize, usize),
         padding: (usize, usize),
     ) -> Result<Tensor> {
-        let window = Window::pooling(kernel, stride, padding);
+        let window = Window::pooling("avg_pool2d", kernel, stride, padding)?;
         self.pool2d("avg_pool2d", &window, 0.0, |g| g.mean_dim(1, false))
     }
 
