@@ -1,10 +1,10 @@
 //! Single-precision GEMM on `matrixmultiply`'s kernels, split across ember's own threads.
 //!
 //! `matrixmultiply` is built without its `threading` feature: ember decides the parallelism
-//! (`EMBER_NUM_THREADS`), so a kernel that already runs one image per thread (convolution) can
+//! (`EMBER_NUM_THREADS`, on the worker pool of `parallel.rs`), so a kernel that already runs one image per thread (convolution) can
 //! call [`gemm_serial`] without the two levels of threads fighting over the cores.
 
-use super::parallel::num_threads;
+use super::parallel::workers;
 
 /// A read-only matrix operand: elements at `data[i * rs + j * cs]` (non-negative strides).
 #[derive(Clone, Copy)]
@@ -135,33 +135,33 @@ impl SendPtr {
 /// `C = A B` (`C` row-major `[m, n]`, overwritten), split across threads when large: by rows
 /// of `C` when `n <= m` (each thread packs all of `B`), else by columns (each packs all of `A`).
 pub fn gemm((m, k, n): (usize, usize, usize), a: Mat, b: Mat, c: &mut [f32]) {
-    let threads = num_threads();
-    if threads < 2 || m.saturating_mul(k).saturating_mul(n) < PARALLEL_MACS {
-        gemm_serial((m, k, n), a, b, 0.0, c, n);
-        return;
-    }
+    let pool = match workers() {
+        Some(pool) if m.saturating_mul(k).saturating_mul(n) >= PARALLEL_MACS => pool,
+        _ => return gemm_serial((m, k, n), a, b, 0.0, c, n),
+    };
+    let threads = pool.current_num_threads();
     assert!(
         a.holds(m, k) && b.holds(k, n) && c.len() >= m * n,
         "gemm: operands do not hold [{m}, {k}] x [{k}, {n}]"
     );
     if n <= m {
         let per = m.div_ceil(threads);
-        std::thread::scope(|s| {
+        pool.scope(|s| {
             for (t, rows) in c[..m * n].chunks_mut(per * n).enumerate() {
                 let a = a.offset(t * per, 0);
-                s.spawn(move || gemm_serial((rows.len() / n, k, n), a, b, 0.0, rows, n));
+                s.spawn(move |_| gemm_serial((rows.len() / n, k, n), a, b, 0.0, rows, n));
             }
         });
     } else {
         // Column blocks in multiples of 32 (the widest kernel tile) so no thread gets a sliver.
         let per = n.div_ceil(threads).div_ceil(32) * 32;
         let base = SendPtr(c.as_mut_ptr());
-        std::thread::scope(|s| {
+        pool.scope(|s| {
             for j0 in (0..n).step_by(per) {
                 let cols = per.min(n - j0);
                 let b = b.offset(0, j0);
                 let base = &base;
-                s.spawn(move || {
+                s.spawn(move |_| {
                     // SAFETY: block [0..m, j0..j0+cols] of the exclusively borrowed `c` (checked
                     // above to hold m*n), disjoint from every other thread's block.
                     unsafe { sgemm_raw(m, k, cols, a, b, 0.0, base.get().add(j0), n) }

@@ -1,5 +1,5 @@
-//! Splitting large kernels across the machine's cores with scoped threads, and building
-//! outputs without first zero-filling them.
+//! Splitting large kernels across the machine's cores on one persistent pool of workers, and
+//! building outputs without first zero-filling them.
 
 use std::mem::MaybeUninit;
 use std::sync::OnceLock;
@@ -19,6 +19,27 @@ pub fn num_threads() -> usize {
     })
 }
 
+/// ember's pool of `num_threads()` workers, started on first use; `None` with one thread (or if
+/// the threads could not be started, when kernels simply run on the calling thread). Starting
+/// threads for every kernel call cost tens of microseconds each, a real share of a training
+/// step made of many mid-sized products and maps.
+pub fn workers() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let n = num_threads();
+        (n > 1)
+            .then(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .thread_name(|i| format!("ember-worker-{i}"))
+                    .build()
+                    .ok()
+            })
+            .flatten()
+    })
+    .as_ref()
+}
+
 /// Calls `f(first_row, rows_chunk)` on disjoint chunks of `out`, each holding whole rows of
 /// `row_len` elements, in parallel when the output is large.
 pub fn for_row_chunks<U: Send>(out: &mut [U], row_len: usize, f: impl Fn(usize, &mut [U]) + Sync) {
@@ -34,16 +55,18 @@ pub fn for_row_chunks_min<U: Send>(
     f: impl Fn(usize, &mut [U]) + Sync,
 ) {
     let rows = out.len().checked_div(row_len).unwrap_or(0);
-    let threads = num_threads();
-    if out.len() < min_len || threads < 2 || rows < 2 {
-        f(0, out);
-        return;
-    }
-    let rows_per = rows.div_ceil(threads);
-    std::thread::scope(|scope| {
+    let pool = match workers() {
+        Some(pool) if out.len() >= min_len && rows >= 2 => pool,
+        _ => {
+            f(0, out);
+            return;
+        }
+    };
+    let rows_per = rows.div_ceil(pool.current_num_threads());
+    pool.scope(|scope| {
         for (i, chunk) in out.chunks_mut(rows_per * row_len).enumerate() {
             let f = &f;
-            scope.spawn(move || f(i * rows_per, chunk));
+            scope.spawn(move |_| f(i * rows_per, chunk));
         }
     });
 }
@@ -59,11 +82,11 @@ pub fn map_item_ranges<U: Send, R: Send>(
     parallel: bool,
     f: impl Fn(std::ops::Range<usize>, &mut [U]) -> R + Sync,
 ) -> Vec<R> {
-    let threads = num_threads();
-    if !parallel || threads < 2 || items < 2 {
-        return vec![f(0..items, out)];
-    }
-    let per = items.div_ceil(threads);
+    let pool = match workers() {
+        Some(pool) if parallel && items >= 2 => pool,
+        _ => return vec![f(0..items, out)],
+    };
+    let per = items.div_ceil(pool.current_num_threads());
     let ranges: Vec<_> = (0..items)
         .step_by(per)
         .map(|s| s..(s + per).min(items))
@@ -80,20 +103,15 @@ pub fn map_item_ranges<U: Send, R: Send>(
         parts.push(head);
         rest = tail;
     }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = ranges
-            .into_iter()
-            .zip(parts)
-            .map(|(r, part)| {
-                let f = &f;
-                scope.spawn(move || f(r, part))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
+    let mut results: Vec<Option<R>> = ranges.iter().map(|_| None).collect();
+    pool.scope(|scope| {
+        for ((r, part), slot) in ranges.into_iter().zip(parts).zip(results.iter_mut()) {
+            let f = &f;
+            scope.spawn(move |_| *slot = Some(f(r, part)));
+        }
+    });
+    // the scope returns once every task has run (a task's panic resumes here), so all are set
+    results.into_iter().flatten().collect()
 }
 
 /// A vector of `n` elements produced by `fill`, which must write every slot of each chunk it
