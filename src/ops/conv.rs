@@ -1,5 +1,6 @@
-//! Convolution and pooling, built on one differentiable primitive: `unfold` (im2col), whose
-//! backward is col2im. Convolution is then a matrix product, pooling a reduction over patches.
+//! Convolution and pooling. `conv2d` and `max_pool2d` are fused ops on backend kernels (one
+//! image at a time in cache; max pooling keeps where each maximum came from); average pooling is
+//! a mean over `unfold`ed patches (im2col as a differentiable op whose backward is col2im).
 
 use super::{record, same_device};
 use crate::backend::{Patches, Storage, Wanted};
