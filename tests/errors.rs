@@ -82,7 +82,8 @@ fn index_errors() {
         err_text(x.index_put_(&IndexArg::Int(0), &t(&[1., 2., 3.], &[3]))).contains("index_put")
     );
     assert!(err_text(Tensor::embedding(&ti(&[9], &[1]), &x)).contains("outside the vocabulary"));
-    assert!(err_text(Tensor::one_hot(&ti(&[3], &[1]), 3)).contains("one_hot"));
+    assert!(err_text(Tensor::one_hot(&ti(&[3], &[1]), 3, DType::I64)).contains("one_hot"));
+    assert!(err_text(Tensor::one_hot(&ti(&[], &[0]), -1, DType::I64)).contains("empty"));
     assert!(err_text(Tensor::scalar(1.0).index(&IndexArg::Int(0))).contains("0-d"));
     assert!(err_text(ti(&[-1], &[1]).bincount(0)).contains("non-negative"));
 }
@@ -323,4 +324,86 @@ fn bad_calls_from_scripts_never_panic() {
             Ok(Err(e)) => assert!(!e.message.is_empty(), "{code}"),
         }
     }
+}
+
+/// Bad options of the PyTorch-style functions: each errors (never panics), naming the function.
+#[test]
+fn pytorch_options_fail_naming_the_function() {
+    let cases = [
+        (
+            "cross_entropy(zeros([2, 3]), tensor([0, 1]), #{reduction: \"avg\"})",
+            "cross_entropy",
+        ),
+        (
+            "cross_entropy(zeros([2, 3]), tensor([0, 1]), #{weight: zeros([2])})",
+            "cross_entropy",
+        ),
+        (
+            "cross_entropy(zeros([2, 3]), tensor([0, 1]), #{label_smoothing: 2.0})",
+            "cross_entropy",
+        ),
+        (
+            "cross_entropy(zeros([2, 3, 4]), tensor([[0]]))",
+            "cross_entropy",
+        ),
+        (
+            "cross_entropy(zeros([2, 3]), zeros([2, 3]), #{ignore_index: 1})",
+            "cross_entropy",
+        ),
+        (
+            "nll_loss(zeros([2, 3]), tensor([0, 1]), #{label_smoothing: 0.1})",
+            "nll_loss",
+        ),
+        ("nll_loss(zeros([2, 3]), tensor([0, 5]))", "nll_loss"),
+        ("kl_div(zeros([2]), zeros([3]))", "kl_div"),
+        (
+            "mse_loss(zeros([2]), zeros([2]), #{reduction: \"batchmean\"})",
+            "mse_loss",
+        ),
+        (
+            "huber_loss(zeros([2]), zeros([2]), #{delta: -1})",
+            "huber_loss",
+        ),
+        (
+            "smooth_l1_loss(zeros([2]), zeros([2]), #{beta: -1})",
+            "smooth_l1_loss",
+        ),
+        (
+            "binary_cross_entropy_with_logits(zeros([2, 3]), zeros([2, 3]), #{pos_weight: zeros([4])})",
+            "binary_cross_entropy_with_logits",
+        ),
+        (
+            "binary_cross_entropy(zeros([2]), zeros([2]), #{weight: \"w\"})",
+            "binary_cross_entropy",
+        ),
+        ("one_hot(tensor([1]), -3)", "one_hot"),
+        ("one_hot(tensor([1]), 3, #{dtype: \"f16\"})", "f16"),
+        (
+            "cosine_similarity(zeros([2, 3]), zeros([2, 4]))",
+            "cosine_similarity",
+        ),
+        ("zeros([0, 3]).max()", "max:"),
+        ("zeros([0, 3]).min()", "min:"),
+        ("zeros([3, 0]).max(1)", "max:"),
+    ];
+    for (code, needle) in cases {
+        let mut rt = Runtime::builder().seed(0).build().unwrap();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.eval(code)));
+        match outcome {
+            Err(_) => panic!("panicked on {code:?}"),
+            Ok(Ok(v)) => panic!(
+                "expected an error from {code:?}, got {}",
+                ember::script::format_value(&v)
+            ),
+            Ok(Err(e)) => assert!(
+                e.message.contains(needle) && !e.message.starts_with("argmax"),
+                "{code}: {}",
+                e.message
+            ),
+        }
+    }
+    // PyTorch reduces an empty tensor along a dimension that is not empty
+    let mut rt = Runtime::new().unwrap();
+    let v = rt.eval("zeros([0, 3]).amax(1)").unwrap();
+    assert_eq!(v.try_cast::<Tensor>().unwrap().shape(), &[0]);
 }

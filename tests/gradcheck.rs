@@ -10,6 +10,7 @@ mod common;
 
 use anyhow::Result;
 use common::{spread, tb, ti};
+use ember::ops::{ClassLossOptions, Reduction};
 use ember::{Device, Tensor, tensor::random};
 
 const EPS: f32 = 4e-3;
@@ -349,8 +350,88 @@ fn neural_network_functions() {
     check("bce_with_logits", &[a23()], |x| {
         Tensor::binary_cross_entropy_with_logits(&x[0], &targets)
     });
+    check("l1_loss sum", &[a23(), b23()], |x| {
+        Tensor::l1_loss(&x[0], &x[1], Reduction::Sum)
+    });
+    check("smooth_l1_loss", &[a23(), b23()], |x| {
+        Tensor::smooth_l1_loss(&x[0], &x[1], 0.7, Reduction::None)
+    });
+    check("huber_loss", &[a23(), b23()], |x| {
+        Tensor::huber_loss(&x[0], &x[1], 0.6, Reduction::Mean)
+    });
+    check("kl_div", &[logits.log_softmax(1).unwrap()], |x| {
+        Tensor::kl_div(&x[0], &probs, Reduction::BatchMean, false)
+    });
+    check(
+        "kl_div log_target",
+        &[logits.log_softmax(1).unwrap(), probs.log().unwrap()],
+        |x| Tensor::kl_div(&x[0], &x[1], Reduction::None, true),
+    );
+    check(
+        "cosine_similarity",
+        &[a23(), spread(&[1, 3], -1.0, 1.0, 40)],
+        |x| Tensor::cosine_similarity(&x[0], &x[1], -1, 1e-8),
+    );
+    let weights = spread(&[2, 3], 0.5, 1.5, 41);
+    check(
+        "binary_cross_entropy weighted",
+        &[spread(&[2, 3], 0.1, 0.9, 38)],
+        |x| Tensor::binary_cross_entropy_with(&x[0], &targets, Some(&weights), Reduction::Sum),
+    );
+    let pos = spread(&[3], 0.5, 3.0, 42);
+    check("bce_with_logits pos_weight", &[a23()], |x| {
+        Tensor::bce_with_logits(&x[0], &targets, Some(&weights), Some(&pos), Reduction::None)
+    });
     check_seeded("dropout", &[spread(&[4, 5], -1., 1., 39)], Some(5), |x| {
         x[0].dropout(0.4, true)
+    });
+}
+
+#[test]
+fn class_losses_with_options() {
+    let logits = spread(&[6, 4], -2.0, 2.0, 43);
+    let labels = ti(&[1, -100, 3, 2, 2, 0], &[6]);
+    let weight = spread(&[4], 0.3, 2.0, 44);
+    for reduction in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+        let o = ClassLossOptions {
+            weight: Some(weight.clone()),
+            ignore_index: 2,
+            label_smoothing: 0.2,
+            reduction,
+        };
+        let labels = ti(&[1, 0, 3, 2, 2, 0], &[6]);
+        check(
+            &format!("cross_entropy options {reduction:?}"),
+            &[logits.clone()],
+            |x| Tensor::cross_entropy_with(&x[0], &labels, &o),
+        );
+    }
+    let o = ClassLossOptions {
+        weight: Some(weight.clone()),
+        ..Default::default()
+    };
+    check("nll_loss weighted, ignored", &[logits.clone()], |x| {
+        Tensor::nll_loss_with(&x[0].log_softmax(1)?, &labels, &o)
+    });
+    // [N, C, d] with targets [N, d]: classes in dimension 1, as PyTorch
+    let o = ClassLossOptions {
+        label_smoothing: 0.1,
+        ..Default::default()
+    };
+    check(
+        "cross_entropy k-dim",
+        &[spread(&[2, 4, 3], -1.0, 1.0, 45)],
+        |x| Tensor::cross_entropy_with(&x[0], &ti(&[0, 3, 1, 2, 2, 0], &[2, 3]), &o),
+    );
+    let probs = spread(&[6, 4], 0.1, 1.0, 46);
+    let probs = probs.div(&probs.sum_dim(1, true).unwrap()).unwrap();
+    let o = ClassLossOptions {
+        weight: Some(weight),
+        label_smoothing: 0.3,
+        ..Default::default()
+    };
+    check("cross_entropy probabilities weighted", &[logits], |x| {
+        Tensor::cross_entropy_with(&x[0], &probs, &o)
     });
 }
 

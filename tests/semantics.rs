@@ -400,8 +400,13 @@ fn nn_functions_match_pytorch() {
         &[0.7531091],
         1e-6,
     );
-    let oh = Tensor::one_hot(&ti(&[2, 0], &[2]), 3).unwrap();
-    assert_eq!(oh.to_f32_vec(), vec![0., 0., 1., 1., 0., 0.]);
+    // F.one_hot(tensor([2, 0]), 3) is i64, as is F.one_hot with the classes inferred
+    let oh = Tensor::one_hot(&ti(&[2, 0], &[2]), 3, DType::I64).unwrap();
+    assert_eq!(oh.dtype(), DType::I64);
+    assert_eq!(oh.to_i64_vec(), vec![0, 0, 1, 1, 0, 0]);
+    let inferred = Tensor::one_hot(&ti(&[1, 0], &[2]), -1, DType::F32).unwrap();
+    assert_eq!(inferred.shape(), &[2, 2]);
+    assert_eq!(inferred.to_f32_vec(), vec![0., 1., 1., 0.]);
     assert_eq!(
         Tensor::mse_loss(&t(&[1., 2.], &[2]), &t(&[2., 4.], &[2]))
             .unwrap()

@@ -8,6 +8,7 @@ mod convert;
 mod creation;
 mod index;
 mod linalg;
+mod loss;
 mod nn;
 mod norm;
 mod recurrent;
@@ -18,6 +19,7 @@ mod unary;
 
 pub use conv::{Padding, Window};
 pub use index::IndexArg;
+pub use loss::{ClassLossOptions, Reduction};
 pub use norm::BatchStats;
 pub use reduce::MinMax;
 

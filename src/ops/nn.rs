@@ -1,4 +1,5 @@
-//! Functional neural-network ops: softmax family, losses, dropout, embedding lookup.
+//! Functional neural-network ops: softmax family, one-hot, dropout, embedding lookup (losses are
+//! in `loss.rs`).
 
 use crate::tensor::{DType, Tensor, random};
 use anyhow::{Result, bail};
@@ -26,8 +27,9 @@ impl Tensor {
         z.sub(&z.exp()?.sum_dim(dim, true)?.log()?)
     }
 
-    /// f32 one-hot rows of length `depth` for i64 ids (shape `ids.shape + [depth]`).
-    pub fn one_hot(ids: &Tensor, depth: i64) -> Result<Tensor> {
+    /// One-hot rows for i64 ids (shape `ids.shape + [num_classes]`), as PyTorch's `one_hot`:
+    /// i64 unless `dtype` says otherwise; `num_classes` -1 means one more than the largest id.
+    pub fn one_hot(ids: &Tensor, num_classes: i64, dtype: DType) -> Result<Tensor> {
         if ids.dtype() != DType::I64 {
             bail!(
                 "one_hot: ids must be i64, got {} (shape {:?})",
@@ -35,112 +37,23 @@ impl Tensor {
                 ids.shape()
             );
         }
-        if let Some(bad) = ids.to_i64_vec().iter().find(|&&i| i < 0 || i >= depth) {
+        let values = ids.to_i64_vec();
+        let depth = match num_classes {
+            -1 => match values.iter().max() {
+                Some(&m) => m.max(-1) + 1,
+                None => bail!(
+                    "one_hot: cannot infer the number of classes from an empty tensor (shape {:?}); pass num_classes",
+                    ids.shape()
+                ),
+            },
+            n if n < 0 => bail!("one_hot: num_classes must be -1 or non-negative, got {n}"),
+            n => n,
+        };
+        if let Some(bad) = values.iter().find(|&&i| i < 0 || i >= depth) {
             bail!("one_hot: id {bad} is outside 0..{depth}");
         }
         let classes = Tensor::arange(0.0, depth as f64, 1.0, true, ids.device())?;
-        ids.unsqueeze(-1)?.eq(&classes)?.to_dtype(DType::F32)
-    }
-
-    /// Checks `logits [..., C]` against labels `[...]` and returns `(logits [N, C], labels [N])`.
-    fn class_rows(op: &str, logits: &Tensor, target: &Tensor) -> Result<(Tensor, Tensor)> {
-        let lead = &logits.shape()[..logits.ndim().saturating_sub(1)];
-        if logits.ndim() == 0 || target.shape() != lead {
-            bail!(
-                "{op}: logits of shape {:?} need labels of shape {lead:?} (classes along the last dimension), got {:?}",
-                logits.shape(),
-                target.shape()
-            );
-        }
-        let c = logits.shape()[logits.ndim() - 1];
-        if let Some(bad) = target
-            .to_i64_vec()
-            .iter()
-            .find(|&&t| t < 0 || t >= c as i64)
-        {
-            bail!(
-                "{op}: label {bad} is outside 0..{c} for logits of shape {:?}",
-                logits.shape()
-            );
-        }
-        Ok((logits.reshape(&[-1, c as i64])?, target.reshape(&[-1, 1])?))
-    }
-
-    /// Mean negative log-likelihood of i64 labels under log-probabilities `[..., C]`.
-    pub fn nll_loss(logp: &Tensor, target: &Tensor) -> Result<Tensor> {
-        if target.dtype() != DType::I64 {
-            bail!("nll_loss: labels must be i64, got {}", target.dtype());
-        }
-        let (lp, t) = Tensor::class_rows("nll_loss", logp, target)?;
-        lp.gather(1, &t)?.mean()?.neg()
-    }
-
-    /// Softmax cross-entropy of logits `[..., C]` with i64 labels `[...]`, or with probability
-    /// targets of the logits' shape; averaged over rows.
-    pub fn cross_entropy(logits: &Tensor, target: &Tensor) -> Result<Tensor> {
-        match target.dtype() {
-            DType::I64 => {
-                let (lg, t) = Tensor::class_rows("cross_entropy", logits, target)?;
-                lg.log_softmax(1)?.gather(1, &t)?.mean()?.neg()
-            }
-            DType::F32 => {
-                if target.shape() != logits.shape() {
-                    bail!(
-                        "cross_entropy: probability targets of shape {:?} must match logits {:?}",
-                        target.shape(),
-                        logits.shape()
-                    );
-                }
-                let rows =
-                    (logits.numel() / logits.shape().last().copied().unwrap_or(1).max(1)).max(1);
-                logits
-                    .log_softmax(-1)?
-                    .mul(target)?
-                    .sum()?
-                    .div_scalar(rows as f64)?
-                    .neg()
-            }
-            DType::Bool => bail!("cross_entropy: targets must be i64 labels or f32 probabilities"),
-        }
-    }
-
-    /// Mean squared error.
-    pub fn mse_loss(pred: &Tensor, target: &Tensor) -> Result<Tensor> {
-        Tensor::check_same_shape("mse_loss", pred, target)?;
-        pred.squared_difference(target)?.mean()
-    }
-
-    fn check_same_shape(op: &str, a: &Tensor, b: &Tensor) -> Result<()> {
-        if a.shape() != b.shape() {
-            bail!(
-                "{op}: prediction shape {:?} and target shape {:?} differ",
-                a.shape(),
-                b.shape()
-            );
-        }
-        Ok(())
-    }
-
-    /// Mean binary cross-entropy of probabilities (log terms clamped at -100, as PyTorch does).
-    pub fn binary_cross_entropy(p: &Tensor, y: &Tensor) -> Result<Tensor> {
-        Tensor::check_same_shape("binary_cross_entropy", p, y)?;
-        let y = y.to_dtype(DType::F32)?;
-        let lp = p.log()?.clamp(-100.0, f64::MAX)?;
-        let lq = p.rsub_scalar(1.0)?.log()?.clamp(-100.0, f64::MAX)?;
-        y.mul(&lp)?
-            .add(&y.rsub_scalar(1.0)?.mul(&lq)?)?
-            .mean()?
-            .neg()
-    }
-
-    /// Mean binary cross-entropy of logits: `max(x,0) - x*y + log(1 + e^-|x|)`.
-    pub fn binary_cross_entropy_with_logits(x: &Tensor, y: &Tensor) -> Result<Tensor> {
-        Tensor::check_same_shape("binary_cross_entropy_with_logits", x, y)?;
-        let y = y.to_dtype(DType::F32)?;
-        x.relu()?
-            .sub(&x.mul(&y)?)?
-            .add(&x.abs()?.neg()?.exp()?.add_scalar(1.0)?.log()?)?
-            .mean()
+        ids.unsqueeze(-1)?.eq(&classes)?.to_dtype(dtype)
     }
 
     /// Zeroes each element with probability `p` and scales the rest by `1/(1-p)` when training.

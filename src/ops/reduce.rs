@@ -83,10 +83,26 @@ impl Tensor {
         keepdim: bool,
     ) -> Result<Tensor> {
         if self.numel() == 0 {
-            bail!(
-                "{name}: cannot reduce an empty tensor (shape {:?})",
-                self.shape()
-            );
+            // PyTorch reduces an empty tensor along a dimension that is not itself empty
+            let reduced = match dim {
+                Some(d) if self.ndim() > 0 => {
+                    let axis = normalize_axis(name, d, self.ndim())?;
+                    (self.shape()[axis] > 0).then(|| reduced_shape(self.shape(), axis, keepdim))
+                }
+                _ => None,
+            };
+            return match reduced {
+                Some(shape) => Tensor::zeros(&shape, DType::I64, self.device()),
+                None => bail!(
+                    "{name}: cannot reduce an empty tensor (shape {:?}){}",
+                    self.shape(),
+                    if dim.is_none() {
+                        "; give a dimension that is not empty"
+                    } else {
+                        ""
+                    }
+                ),
+            };
         }
         match dim {
             None => {
@@ -126,26 +142,26 @@ impl Tensor {
 
     /// Largest element (0-d). Its gradient goes to the first maximal element.
     pub fn max(&self) -> Result<Tensor> {
-        let idx = self.argmax()?;
+        let idx = self.arg_reduce(ArgReduceOp::ArgMax, "max", None, false)?;
         self.flatten_all()?
             .gather(0, &idx.reshape(&[1])?)?
             .reshape(&[])
     }
     /// Smallest element (0-d).
     pub fn min(&self) -> Result<Tensor> {
-        let idx = self.argmin()?;
+        let idx = self.arg_reduce(ArgReduceOp::ArgMin, "min", None, false)?;
         self.flatten_all()?
             .gather(0, &idx.reshape(&[1])?)?
             .reshape(&[])
     }
     /// Largest values along `dim` and where they are.
     pub fn max_dim(&self, dim: i64, keepdim: bool) -> Result<MinMax> {
-        let idx = self.argmax_dim(dim, true)?;
+        let idx = self.arg_reduce(ArgReduceOp::ArgMax, "max", Some(dim), true)?;
         self.extremum_at(dim, idx, keepdim)
     }
     /// Smallest values along `dim` and where they are.
     pub fn min_dim(&self, dim: i64, keepdim: bool) -> Result<MinMax> {
-        let idx = self.argmin_dim(dim, true)?;
+        let idx = self.arg_reduce(ArgReduceOp::ArgMin, "min", Some(dim), true)?;
         self.extremum_at(dim, idx, keepdim)
     }
     fn extremum_at(&self, dim: i64, idx: Tensor, keepdim: bool) -> Result<MinMax> {

@@ -110,6 +110,37 @@ pub fn opt_num(op: &str, opts: &Map, key: &str) -> RR<Option<f64>> {
     opts.get(key).map(|v| num(op, v)).transpose()
 }
 
+/// Reads an optional tensor option: a tensor, a (nested) array of numbers, or `()` for none.
+pub fn opt_tensor(op: &str, opts: &Map, key: &str) -> RR<Option<Tensor>> {
+    match opts.get(key) {
+        None => Ok(None),
+        Some(v) if v.is_unit() => Ok(None),
+        Some(v) => {
+            if let Some(t) = v.clone().try_cast::<Tensor>() {
+                return Ok(Some(t));
+            }
+            if v.is_array() {
+                return tensor_from_dynamic(v, Some(DType::F32)).map(Some);
+            }
+            fail(format!(
+                "{op}: option {key:?} should be a tensor, got {}",
+                v.type_name()
+            ))
+        }
+    }
+}
+
+/// Reads a string option.
+pub fn opt_str(op: &str, opts: &Map, key: &str) -> RR<Option<String>> {
+    match opts.get(key) {
+        None => Ok(None),
+        Some(v) => match v.clone().into_string() {
+            Ok(s) => Ok(Some(s)),
+            Err(t) => fail(format!("{op}: option {key:?} should be a string, got {t}")),
+        },
+    }
+}
+
 /// Errors on keys a function does not know (catches typos in option maps).
 pub fn check_opts(op: &str, opts: &Map, known: &[&str]) -> RR<()> {
     for k in opts.keys() {

@@ -1,4 +1,4 @@
-//! Functional NN ops: softmax family, losses, dropout, embedding lookup.
+//! Functional NN ops: softmax family, dropout, embedding lookup (losses: `loss_api.rs`).
 
 use super::convert::{IntoRR, num};
 use super::registrar::Api;
@@ -17,42 +17,6 @@ pub fn register(api: &mut Api) {
         "log_softmax",
         "log_softmax(x, dim) — log of softmax along dim, computed stably",
         |x: &mut Tensor, d: i64| x.log_softmax(d).rr()
-    );
-    reg!(
-        api,
-        "one_hot",
-        "one_hot(ids, depth) — f32 one-hot rows (shape ids.shape + [depth]) for i64 ids",
-        |i: &mut Tensor, n: i64| Tensor::one_hot(i, n).rr()
-    );
-    reg!(
-        api,
-        "cross_entropy",
-        "cross_entropy(logits, target) — mean softmax cross-entropy; target: i64 labels (classes along the last dim of logits) or f32 probabilities of the logits' shape",
-        |l: &mut Tensor, t: Tensor| Tensor::cross_entropy(l, &t).rr()
-    );
-    reg!(
-        api,
-        "nll_loss",
-        "nll_loss(log_probs, labels) — mean negative log-likelihood of i64 labels",
-        |l: &mut Tensor, t: Tensor| Tensor::nll_loss(l, &t).rr()
-    );
-    reg!(
-        api,
-        "mse_loss",
-        "mse_loss(pred, target) — mean squared error",
-        |p: &mut Tensor, t: Tensor| Tensor::mse_loss(p, &t).rr()
-    );
-    reg!(
-        api,
-        "binary_cross_entropy",
-        "binary_cross_entropy(p, y) — mean binary cross-entropy of probabilities p",
-        |p: &mut Tensor, t: Tensor| Tensor::binary_cross_entropy(p, &t).rr()
-    );
-    reg!(
-        api,
-        "binary_cross_entropy_with_logits",
-        "binary_cross_entropy_with_logits(x, y) — mean binary cross-entropy of logits, computed stably",
-        |p: &mut Tensor, t: Tensor| Tensor::binary_cross_entropy_with_logits(p, &t).rr()
     );
     reg!(
         api,

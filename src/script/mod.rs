@@ -12,6 +12,7 @@ mod data_pipeline_api;
 mod functional;
 mod indexing;
 mod info;
+mod loss_api;
 mod nn_api;
 mod optim_api;
 mod plot_api;
@@ -68,6 +69,7 @@ pub fn register_all(engine: &mut Engine) -> Docs {
     shape::register(&mut api);
     indexing::register(&mut api);
     functional::register(&mut api);
+    loss_api::register(&mut api);
     nn_api::register(&mut api);
     optim_api::register(&mut api);
     data_api::register(&mut api);
