@@ -1,65 +1,118 @@
 //! The vocabulary of kernels every backend implements.
 
-/// Elementwise functions of one f32 operand (Neg and Abs also take i64).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum UnaryOp {
-    Neg,
-    Exp,
-    Log,
-    Sqrt,
-    Abs,
-    Sin,
-    Cos,
-    Tanh,
-    Sigmoid,
-    Relu,
-    /// `x > 0 ? x : alpha * (exp(x) - 1)`
-    Elu(f32),
-    /// `x > 0 ? x : slope * x`
-    LeakyRelu(f32),
-    /// `x ** p`
-    PowScalar(f32),
-    /// `min(max(x, lo), hi)`
-    Clamp(f32, f32),
-    /// -1, 0 or 1
-    Sign,
-    /// 1 where `lo <= x <= hi`, else 0 (gradient mask of clamp)
-    InRange(f32, f32),
-    /// `x * scale + shift`
-    Affine(f32, f32),
-    Recip,
+/// Declares an elementwise op enum together with each op's CUDA C expression, so the CUDA
+/// kernels are generated from the same list the CPU backend matches on: adding an op is one
+/// line here (plus its CPU arm, which the compiler asks for). Parameters are named in the
+/// variant (`Elu(alpha)`, all f32) and used by those names in the expression; the operands are
+/// `x` (and `y`). A second expression after `;` is the i64 form, where the op has one.
+macro_rules! elementwise_ops {
+    ($(#[$meta:meta])* pub enum $name:ident {
+        $( $(#[$vmeta:meta])* $v:ident $( ( $($p:ident),* ) )? => $f32:literal $(; $i64:literal)? ,)*
+    }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum $name {
+            $( $(#[$vmeta])* $v $( ( $(param_type!($p)),* ) )? ,)*
+        }
+
+        impl $name {
+            /// The op's number in the generated CUDA `switch` (its place in the list).
+            pub fn code(self) -> u32 {
+                #[allow(dead_code)]
+                enum Code { $($v),* }
+                match self { $( Self::$v { .. } => Code::$v as u32, )* }
+            }
+
+            /// The op's parameters in order, padded with zeros (the kernels take two).
+            pub fn params(self) -> [f32; 2] {
+                let mut out = [0.0f32; 2];
+                let given: &[f32] = match self { $( Self::$v $( ( $($p),* ) )? => &[$($($p),*)?], )* };
+                out[..given.len()].copy_from_slice(given);
+                out
+            }
+
+            /// `(name, parameter names, f32 expression, i64 expression)` of every op, in `code`
+            /// order: the source of the generated CUDA `switch`.
+            pub const CUDA: &'static [(&'static str, &'static [&'static str], &'static str, Option<&'static str>)] = &[
+                $( (stringify!($v), &[$($(stringify!($p)),*)?], $f32, elementwise_ops!(@opt $($i64)?)), )*
+            ];
+        }
+    };
+    (@opt) => { None };
+    (@opt $e:literal) => { Some($e) };
 }
 
-/// Elementwise functions of two operands of one dtype.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum BinaryOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Pow,
-    Maximum,
-    Minimum,
-    SquaredDifference,
+/// Every elementwise op parameter is an f32.
+macro_rules! param_type {
+    ($p:ident) => {
+        f32
+    };
 }
 
-/// Comparisons, giving bools.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum CompareOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
+elementwise_ops! {
+    /// Elementwise functions of one f32 operand (Neg, Abs and Sign also take i64).
+    pub enum UnaryOp {
+        Neg => "-x"; "wrap_neg(x)",
+        Exp => "expf(x)",
+        Log => "logf(x)",
+        Sqrt => "sqrtf(x)",
+        Abs => "fabsf(x)"; "(x < 0 ? wrap_neg(x) : x)",
+        Sin => "sinf(x)",
+        Cos => "cosf(x)",
+        Tanh => "tanhf(x)",
+        Sigmoid => "1.f / (1.f + expf(-x))",
+        Relu => "fmaxf(x, 0.f)",
+        /// `x > 0 ? x : alpha * (exp(x) - 1)`
+        Elu(alpha) => "x > 0.f ? x : alpha * (expf(x) - 1.f)",
+        /// `x > 0 ? x : slope * x`
+        LeakyRelu(slope) => "x > 0.f ? x : slope * x",
+        /// `x ** p`
+        PowScalar(p) => "(p == 2.f ? x * x : p == -1.f ? 1.f / x : p == 0.5f ? sqrtf(x) : powf(x, p))",
+        /// `min(max(x, lo), hi)`
+        Clamp(lo, hi) => "fminf(fmaxf(x, lo), hi)",
+        /// -1, 0 or 1
+        Sign => "(x > 0.f ? 1.f : x < 0.f ? -1.f : 0.f)"; "(x > 0 ? 1 : x < 0 ? -1 : 0)",
+        /// 1 where `lo <= x <= hi`, else 0 (gradient mask of clamp)
+        InRange(lo, hi) => "((x >= lo && x <= hi) ? 1.f : 0.f)",
+        /// `x * scale + shift`
+        Affine(scale, shift) => "x * scale + shift",
+        Recip => "1.f / x",
+    }
 }
 
-/// Logic on bools.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum LogicalOp {
-    And,
-    Or,
-    Xor,
+elementwise_ops! {
+    /// Elementwise functions of two operands of one dtype.
+    pub enum BinaryOp {
+        Add => "x + y"; "wrap_add(x, y)",
+        Sub => "x - y"; "wrap_sub(x, y)",
+        Mul => "x * y"; "wrap_mul(x, y)",
+        Div => "x / y"; "floor_div(x, y)",
+        Pow => "powf(x, y)"; "int_pow(x, y)",
+        Maximum => "((x != x || x >= y) ? x : y)"; "(x >= y ? x : y)",
+        Minimum => "((x != x || x <= y) ? x : y)"; "(x <= y ? x : y)",
+        SquaredDifference => "(x - y) * (x - y)"; "wrap_mul(wrap_sub(x, y), wrap_sub(x, y))",
+    }
+}
+
+elementwise_ops! {
+    /// Comparisons, giving bools (one expression serves every dtype).
+    pub enum CompareOp {
+        Eq => "x == y",
+        Ne => "x != y",
+        Lt => "x < y",
+        Le => "x <= y",
+        Gt => "x > y",
+        Ge => "x >= y",
+    }
+}
+
+elementwise_ops! {
+    /// Logic on bools.
+    pub enum LogicalOp {
+        And => "x & y",
+        Or => "x | y",
+        Xor => "x ^ y",
+    }
 }
 
 /// Reductions along an axis.

@@ -3,6 +3,7 @@
 //! as a second `Storage` variant with the same functions. Backends know nothing of autograd.
 
 pub mod cpu;
+pub mod cuda;
 mod kinds;
 mod recurrent;
 mod window;
@@ -35,13 +36,7 @@ fn host_f32(v: Vec<f32>) -> Storage {
     Storage::Cpu(CpuStorage::F32(v))
 }
 
-/// Whether a CUDA device can be used, and if not, why.
-pub fn cuda_available() -> (bool, String) {
-    (
-        false,
-        "this build has no CUDA backend yet; tensors run on the CPU".to_string(),
-    )
-}
+pub use cuda::cuda_available;
 
 fn on_device(device: Device) -> Result<()> {
     match device {
