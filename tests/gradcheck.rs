@@ -541,14 +541,14 @@ fn normalisation_and_embedding_layers() {
     use ember::nn::init::Init;
     use ember::nn::layers::{BatchNorm, Embedding, LayerNorm, Linear};
     // Batch norm in training mode (batch statistics), 1-D and 2-D, through the input.
-    let bn1 = Module::new(BatchNorm::new(1, 3, 0.1, 1e-5, true, Device::Cpu).unwrap());
+    let bn1 = Module::new(BatchNorm::new(1, 3, Some(0.1), 1e-5, true, true, Device::Cpu).unwrap());
     bn1.set_tensor("weight", spread(&[3], 0.5, 1.5, 60))
         .unwrap();
     bn1.set_tensor("bias", spread(&[3], -0.5, 0.5, 61)).unwrap();
     check("batch_norm1d", &[spread(&[5, 3], -1., 1., 62)], |v| {
         bn1.forward(&v[0])
     });
-    let bn2 = Module::new(BatchNorm::new(2, 2, 0.1, 1e-5, true, Device::Cpu).unwrap());
+    let bn2 = Module::new(BatchNorm::new(2, 2, Some(0.1), 1e-5, true, true, Device::Cpu).unwrap());
     check("batch_norm2d", &[spread(&[3, 2, 2, 2], -1., 1., 63)], |v| {
         bn2.forward(&v[0])
     });
@@ -611,4 +611,159 @@ fn fused_batch_norm_all_inputs() {
     check("batch_norm_eval", &[x, w, b], |v| {
         v[0].batch_norm_eval(&m, &var, Some(&v[1]), Some(&v[2]), 1e-5)
     });
+}
+
+#[test]
+fn functional_forms_with_pytorch_options() {
+    use ember::ops::{
+        BatchNormOptions, ConvOptions, ConvTransposeOptions, InterpMode, InterpolateOptions,
+        PadMode, Padding, PoolOptions,
+    };
+    let x = spread(&[2, 4, 5, 5], -1.0, 1.0, 70);
+    let wg = spread(&[6, 2, 3, 3], -1.0, 1.0, 71);
+    let b6 = spread(&[6], -1.0, 1.0, 72);
+    let grouped = ConvOptions {
+        stride: (2, 1),
+        padding: Padding::Explicit(1, 2),
+        dilation: (1, 2),
+        groups: 2,
+    };
+    check("conv2d groups", &[x.clone(), wg, b6.clone()], |v| {
+        v[0].conv2d_with(&v[1], Some(&v[2]), &grouped)
+    });
+    let same = ConvOptions {
+        padding: Padding::Same,
+        dilation: (2, 1),
+        groups: 4,
+        ..Default::default()
+    };
+    check("conv2d depthwise same", &[x.clone(), spread(&[4, 1, 2, 3], -1.0, 1.0, 73)], |v| {
+        v[0].conv2d_with(&v[1], None, &same)
+    });
+    let x1 = spread(&[2, 4, 6], -1.0, 1.0, 74);
+    let o1 = ConvOptions {
+        stride: (1, 2),
+        padding: Padding::Explicit(0, 1),
+        groups: 2,
+        ..Default::default()
+    };
+    check("conv1d groups", &[x1.clone(), spread(&[2, 2, 3], -1.0, 1.0, 75)], |v| {
+        v[0].conv1d_with(&v[1], None, &o1)
+    });
+    let t = ConvTransposeOptions {
+        stride: (2, 2),
+        padding: (1, 0),
+        output_padding: (1, 1),
+        dilation: (1, 2),
+        groups: 2,
+    };
+    let xt = spread(&[1, 4, 3, 3], -1.0, 1.0, 76);
+    check(
+        "conv_transpose2d",
+        &[xt.clone(), spread(&[4, 3, 2, 3], -1.0, 1.0, 77), b6],
+        |v| v[0].conv_transpose2d_with(&v[1], Some(&v[2]), &t),
+    );
+    let t1 = ConvTransposeOptions {
+        stride: (1, 3),
+        output_padding: (0, 2),
+        ..Default::default()
+    };
+    check("conv_transpose1d", &[x1.clone(), spread(&[4, 2, 2], -1.0, 1.0, 78)], |v| {
+        v[0].conv_transpose1d_with(&v[1], None, &t1)
+    });
+    // distinct values for max pooling (no ties within a window)
+    let distinct = Tensor::from_f32(
+        (0..2 * 2 * 7 * 6)
+            .map(|i| ((i * 37) % 168) as f32 / 84.0 - 1.0)
+            .collect(),
+        &[2, 2, 7, 6],
+        Device::Cpu,
+    )
+    .unwrap();
+    let ceil = PoolOptions {
+        stride: (2, 2),
+        padding: (1, 1),
+        dilation: (1, 2),
+        ceil_mode: true,
+        ..PoolOptions::new((3, 2))
+    };
+    check("max_pool2d ceil dilation", std::slice::from_ref(&distinct), |v| {
+        v[0].max_pool2d_with(&ceil)
+    });
+    let avg = PoolOptions {
+        stride: (2, 2),
+        padding: (1, 1),
+        ceil_mode: true,
+        count_include_pad: false,
+        ..PoolOptions::new((3, 3))
+    };
+    check("avg_pool2d ceil exclude padding", &[x.clone()], |v| {
+        v[0].avg_pool2d_with(&avg)
+    });
+    let avg1 = PoolOptions {
+        stride: (1, 2),
+        padding: (0, 1),
+        divisor_override: Some(3),
+        ..PoolOptions::new((1, 3))
+    };
+    check("avg_pool1d divisor", &[x1.clone()], |v| v[0].avg_pool1d_with(&avg1));
+    check("adaptive_avg_pool2d", &[x.clone()], |v| {
+        v[0].adaptive_avg_pool2d((Some(3), Some(2)))
+    });
+    check("adaptive_avg_pool1d", &[x1.clone()], |v| v[0].adaptive_avg_pool1d(4));
+    for mode in [
+        PadMode::Constant,
+        PadMode::Reflect,
+        PadMode::Replicate,
+        PadMode::Circular,
+    ] {
+        check(&format!("pad {mode:?}"), &[x.clone()], move |v| {
+            v[0].pad(&[2, 1, 0, 3], mode, 0.5)
+        });
+    }
+    check("pad crop", &[x.clone()], |v| v[0].pad(&[-1, 2], PadMode::Constant, 0.0));
+    for (mode, align) in [
+        (InterpMode::Bilinear, Some(false)),
+        (InterpMode::Bilinear, Some(true)),
+        (InterpMode::Nearest, None),
+        (InterpMode::NearestExact, None),
+        (InterpMode::Area, None),
+    ] {
+        let o = InterpolateOptions {
+            size: Some(vec![7, 3]),
+            mode,
+            align_corners: align,
+            ..Default::default()
+        };
+        check(&format!("interpolate {mode:?} {align:?}"), &[x.clone()], move |v| {
+            v[0].interpolate(&o)
+        });
+    }
+    let lin = InterpolateOptions {
+        scale_factor: Some(vec![1.5]),
+        mode: InterpMode::Linear,
+        ..Default::default()
+    };
+    check("interpolate linear", &[x1.clone()], move |v| v[0].interpolate(&lin));
+    let bn = BatchNormOptions {
+        training: true,
+        ..Default::default()
+    };
+    check(
+        "batch_norm functional",
+        &[x.clone(), spread(&[4], 0.5, 1.5, 79), spread(&[4], -0.5, 0.5, 80)],
+        |v| v[0].batch_norm(None, None, Some(&v[1]), Some(&v[2]), &bn),
+    );
+    check(
+        "layer_norm functional",
+        &[x.clone(), spread(&[5, 5], 0.5, 1.5, 81), spread(&[5, 5], -0.5, 0.5, 82)],
+        |v| v[0].layer_norm(&[5, 5], Some(&v[1]), Some(&v[2]), 1e-5),
+    );
+    check(
+        "linear",
+        &[x1, spread(&[3, 6], -1.0, 1.0, 83), spread(&[3], -1.0, 1.0, 84)],
+        |v| v[0].linear(&v[1], Some(&v[2])),
+    );
+    // embedding with padding_idx withholds the padding row's gradient on purpose (it is not
+    // the derivative), so its check is against PyTorch in tests/pytorch_golden.rs
 }

@@ -83,7 +83,7 @@ fn conv_and_pool_values() {
 
 #[test]
 fn batch_norm_running_statistics_and_modes() {
-    let bn = Module::new(BatchNorm::new(1, 2, 0.1, 1e-5, true, Device::Cpu).unwrap());
+    let bn = Module::new(BatchNorm::new(1, 2, Some(0.1), 1e-5, true, true, Device::Cpu).unwrap());
     let x = t(&[1., 10., 3., 20.], &[2, 2]);
     let y = bn.forward(&x).unwrap();
     // Normalised with the batch's (biased) statistics: each column becomes [-1, 1].

@@ -126,3 +126,19 @@ fn losses_match_pytorch() {
     let (cases, _, _) = run_group("losses");
     assert!(cases >= 60, "the losses group has {cases} cases");
 }
+
+#[test]
+fn functional_forms_and_layers_match_pytorch() {
+    let (cases, _, _) = run_group("functional");
+    assert!(cases >= 60, "the functional group has {cases} cases");
+}
+
+#[test]
+fn a_deviation_beyond_the_tolerance_fails() {
+    let want = Tensor::from_f32(vec![1.0, 2.0], &[2], ember::Device::Cpu).unwrap();
+    let close = Tensor::from_f32(vec![1.0, 2.0 + 1e-6], &[2], ember::Device::Cpu).unwrap();
+    let far = Tensor::from_f32(vec![1.0, 2.001], &[2], ember::Device::Cpu).unwrap();
+    assert!(compare("close", 0, &close, &want).0 <= TOL);
+    let far_off = std::panic::AssertUnwindSafe(|| compare("far", 0, &far, &want));
+    assert!(std::panic::catch_unwind(far_off).is_err());
+}

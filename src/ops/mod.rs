@@ -11,17 +11,21 @@ mod linalg;
 mod loss;
 mod nn;
 mod norm;
+mod pool;
 mod recurrent;
 mod reduce;
+mod resize;
 mod shape_ops;
 mod sort;
 mod unary;
 
-pub use conv::{Padding, Window};
+pub use conv::{ConvOptions, ConvTransposeOptions, Padding, Window};
 pub use index::IndexArg;
 pub use loss::{ClassLossOptions, Reduction};
-pub use norm::BatchStats;
+pub use norm::{BatchNormOptions, BatchStats};
+pub use pool::PoolOptions;
 pub use reduce::MinMax;
+pub use resize::{InterpMode, InterpolateOptions, PadMode};
 
 use crate::backend::Storage;
 use crate::tensor::autograd::Node;

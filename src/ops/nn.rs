@@ -76,6 +76,57 @@ impl Tensor {
         self.mul(&Tensor::from_f32(mask, self.shape(), self.device())?)
     }
 
+    /// `x @ weight.T + bias` on the last dimension (PyTorch's `F.linear`; weight `[out, in]`,
+    /// bias `[out]`).
+    pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+        let ws = weight.shape();
+        if ws.len() != 2 || self.ndim() == 0 || self.shape()[self.ndim() - 1] != ws[1] {
+            bail!(
+                "linear: input {:?} and weight {ws:?} do not fit (the input's last dimension must be the weight's in-features, weight [out, in])",
+                self.shape()
+            );
+        }
+        if let Some(b) = bias
+            && b.shape() != [ws[0]]
+        {
+            bail!(
+                "linear: bias of shape {:?} should be [{}]",
+                b.shape(),
+                ws[0]
+            );
+        }
+        let y = self.matmul_nt(weight)?;
+        match bias {
+            Some(b) => y.add(b),
+            None => Ok(y),
+        }
+    }
+
+    /// [`Tensor::embedding`] where ids equal to `padding_idx` (negative counts from the end)
+    /// take their row as it is but pass no gradient to it, as PyTorch.
+    pub fn embedding_with(
+        ids: &Tensor,
+        weight: &Tensor,
+        padding_idx: Option<i64>,
+    ) -> Result<Tensor> {
+        let out = Tensor::embedding(ids, weight)?;
+        let Some(p) = padding_idx else {
+            return Ok(out);
+        };
+        let v = weight.shape()[0] as i64;
+        let p = if p < 0 { p + v } else { p };
+        if !(0..v).contains(&p) {
+            bail!(
+                "embedding: padding_idx {} is outside the vocabulary of {v} rows",
+                padding_idx.unwrap_or(p)
+            );
+        }
+        let pad = ids
+            .eq(&Tensor::scalar_like(p as f64, DType::I64, ids.device())?)?
+            .unsqueeze(-1)?;
+        Tensor::where_(&pad, &out.detach(), &out)
+    }
+
     /// Rows of `weight [V, D]` for i64 ids of any shape (result `ids.shape + [D]`); the
     /// gradient scatter-adds into the rows used.
     pub fn embedding(ids: &Tensor, weight: &Tensor) -> Result<Tensor> {

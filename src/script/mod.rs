@@ -4,6 +4,7 @@
 #[macro_use]
 pub mod registrar;
 mod arith;
+mod conv_api;
 pub mod convert;
 mod creation;
 mod data_api;
@@ -14,12 +15,14 @@ mod indexing;
 mod info;
 mod loss_api;
 mod nn_api;
+mod nn_conv_api;
 mod optim_api;
 mod plot_api;
 mod progress_api;
 mod recurrent_api;
 mod reduce;
 mod shape;
+mod window_args;
 
 pub use convert::{default_device, format_value, set_default_device};
 pub use registrar::Docs;
@@ -70,6 +73,7 @@ pub fn register_all(engine: &mut Engine) -> Docs {
     indexing::register(&mut api);
     functional::register(&mut api);
     loss_api::register(&mut api);
+    conv_api::register(&mut api);
     nn_api::register(&mut api);
     optim_api::register(&mut api);
     data_api::register(&mut api);

@@ -4,17 +4,15 @@ use super::convert::{IntoRR, RR, check_opts, default_device, fail, int_list, num
 use super::registrar::Api;
 use crate::nn::init::{Init, make};
 use crate::nn::layers::{
-    Activation, BatchNorm, Conv, Dropout, Embedding, Flatten, GlobalAvgPool, LayerNorm, Linear,
-    Pool, PoolKind, Sequential,
+    Activation, Dropout, Embedding, Flatten, GlobalAvgPool, LayerNorm, Linear, Sequential,
 };
 use crate::nn::{Module, serialize};
-use crate::ops::Padding;
 use crate::tensor::{Device, Tensor};
 use rhai::{Array, Dynamic, ImmutableString, Map};
 use std::path::Path;
 
 /// Reads `init` from options: a name, or `#{constant: v}` / `#{uniform: [a, b]}` / `#{normal: [m, s]}`.
-fn init_opt(op: &str, o: &Map) -> RR<Init> {
+pub(super) fn init_opt(op: &str, o: &Map) -> RR<Init> {
     init_opt_key(op, o, "init")
 }
 
@@ -63,34 +61,8 @@ pub(super) fn size(op: &str, v: i64) -> RR<usize> {
     }
 }
 
-fn padding_opt(op: &str, o: &Map) -> RR<Padding> {
-    match o.get("padding") {
-        None => Ok(Padding::Explicit(0, 0)),
-        Some(v) if v.is_string() => match v.clone().into_string().unwrap_or_default().as_str() {
-            "same" => Ok(Padding::Same),
-            "valid" => Ok(Padding::Explicit(0, 0)),
-            other => fail(format!(
-                "{op}: padding must be a number, \"same\" or \"valid\", got {other:?}"
-            )),
-        },
-        Some(v) => {
-            let p = v.as_int().map_err(|_| {
-                fail::<()>(format!("{op}: padding must be a number or \"same\"")).unwrap_err()
-            })?;
-            if p < 0 {
-                return fail(format!("{op}: padding must be non-negative"));
-            }
-            Ok(Padding::Explicit(p as usize, p as usize))
-        }
-    }
-}
-
-fn int_opt(op: &str, o: &Map, key: &str, default: i64) -> RR<i64> {
-    Ok(opt::<i64>(op, o, key)?.unwrap_or(default))
-}
-
 /// Applies the options every parametrised layer understands: `l2`, `trainable`.
-fn finish(op: &str, m: Module, o: &Map) -> RR<Module> {
+pub(super) fn finish(op: &str, m: Module, o: &Map) -> RR<Module> {
     if let Some(l2) = opt_num(op, o, "l2")? {
         m.set_l2(l2).rr()?;
     }
@@ -111,75 +83,6 @@ fn linear(i: i64, o_: i64, o: Map) -> RR<Module> {
     )
     .rr()?;
     finish("nn::linear", Module::new(l), &o)
-}
-
-fn conv(dims: usize, i: i64, out: i64, k: i64, o: Map) -> RR<Module> {
-    let op = if dims == 1 {
-        "nn::conv1d"
-    } else {
-        "nn::conv2d"
-    };
-    check_opts(
-        op,
-        &o,
-        &[
-            "stride",
-            "padding",
-            "dilation",
-            "bias",
-            "init",
-            "l2",
-            "trainable",
-        ],
-    )?;
-    let c = Conv::new(
-        dims,
-        size(op, i)?,
-        size(op, out)?,
-        size(op, k)?,
-        size(op, int_opt(op, &o, "stride", 1)?)?,
-        padding_opt(op, &o)?,
-        size(op, int_opt(op, &o, "dilation", 1)?)?,
-        opt::<bool>(op, &o, "bias")?.unwrap_or(true),
-        &init_opt(op, &o)?,
-        default_device(),
-    )
-    .rr()?;
-    finish(op, Module::new(c), &o)
-}
-
-fn pool(kind: PoolKind, dims: usize, k: i64, o: Map) -> RR<Module> {
-    let op = "nn::pool";
-    check_opts(op, &o, &["stride", "padding"])?;
-    let kernel = size(op, k)?;
-    let stride = size(op, int_opt(op, &o, "stride", k)?)?;
-    let padding = int_opt(op, &o, "padding", 0)?.max(0) as usize;
-    Ok(Module::new(Pool {
-        kind,
-        dims,
-        kernel,
-        stride,
-        padding,
-    }))
-}
-
-fn batch_norm(dims: usize, c: i64, o: Map) -> RR<Module> {
-    let op = if dims == 1 {
-        "nn::batch_norm1d"
-    } else {
-        "nn::batch_norm2d"
-    };
-    check_opts(op, &o, &["momentum", "eps", "affine"])?;
-    let bn = BatchNorm::new(
-        dims,
-        size(op, c)?,
-        opt_num(op, &o, "momentum")?.unwrap_or(0.1),
-        opt_num(op, &o, "eps")?.unwrap_or(1e-5),
-        opt::<bool>(op, &o, "affine")?.unwrap_or(true),
-        default_device(),
-    )
-    .rr()?;
-    Ok(Module::new(bn))
 }
 
 fn embedding(v: i64, d: i64, o: Map) -> RR<Module> {
@@ -262,56 +165,11 @@ pub fn register(api: &mut Api) {
     );
     m.set_native_fn("linear", linear);
     nnf!(
-        "conv1d",
-        "nn::conv1d(in, out, kernel, #{stride, padding (int or \"same\"), dilation, bias, init, l2}) — 1-D convolution over [N, C, L]",
-        |i: i64, o: i64, k: i64| conv(1, i, o, k, Map::new())
-    );
-    m.set_native_fn("conv1d", |i: i64, o: i64, k: i64, opts: Map| {
-        conv(1, i, o, k, opts)
-    });
-    nnf!(
-        "conv2d",
-        "nn::conv2d(in, out, kernel, #{stride, padding (int or \"same\"), dilation, bias, init, l2}) — 2-D convolution over [N, C, H, W]",
-        |i: i64, o: i64, k: i64| conv(2, i, o, k, Map::new())
-    );
-    m.set_native_fn("conv2d", |i: i64, o: i64, k: i64, opts: Map| {
-        conv(2, i, o, k, opts)
-    });
-    nnf!(
-        "max_pool1d",
-        "nn::max_pool1d(kernel, #{stride, padding}) — max over windows of [N, C, L] (stride defaults to kernel)",
-        |k: i64| pool(PoolKind::Max, 1, k, Map::new())
-    );
-    m.set_native_fn("max_pool1d", |k: i64, o: Map| pool(PoolKind::Max, 1, k, o));
-    nnf!(
-        "max_pool2d",
-        "nn::max_pool2d(kernel, #{stride, padding}) — max over windows of [N, C, H, W]",
-        |k: i64| pool(PoolKind::Max, 2, k, Map::new())
-    );
-    m.set_native_fn("max_pool2d", |k: i64, o: Map| pool(PoolKind::Max, 2, k, o));
-    nnf!(
-        "avg_pool2d",
-        "nn::avg_pool2d(kernel, #{stride, padding}) — mean over windows of [N, C, H, W]",
-        |k: i64| pool(PoolKind::Avg, 2, k, Map::new())
-    );
-    m.set_native_fn("avg_pool2d", |k: i64, o: Map| pool(PoolKind::Avg, 2, k, o));
-    nnf!(
         "global_avg_pool",
-        "nn::global_avg_pool() — mean over all spatial positions: [N, C, ...] to [N, C]",
+        "nn::global_avg_pool() — mean over all spatial positions: [N, C, ...] to [N, C]\nexample: nn::global_avg_pool().forward(ones([2, 3, 4, 4])).shape",
         || Ok::<_, Box<rhai::EvalAltResult>>(Module::new(GlobalAvgPool))
     );
-    nnf!(
-        "batch_norm1d",
-        "nn::batch_norm1d(C, #{momentum, eps, affine}) — batch norm over [N, C] or [N, C, L]; running statistics, train vs eval",
-        |c: i64| batch_norm(1, c, Map::new())
-    );
-    m.set_native_fn("batch_norm1d", |c: i64, o: Map| batch_norm(1, c, o));
-    nnf!(
-        "batch_norm2d",
-        "nn::batch_norm2d(C, #{momentum, eps, affine}) — batch norm over [N, C, H, W]",
-        |c: i64| batch_norm(2, c, Map::new())
-    );
-    m.set_native_fn("batch_norm2d", |c: i64, o: Map| batch_norm(2, c, o));
+    super::nn_conv_api::register_constructors(api, &mut m);
     nnf!(
         "layer_norm",
         "nn::layer_norm(shape, #{eps, affine}) — normalises over the last dimensions (shape: int or array)",

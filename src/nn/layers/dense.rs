@@ -42,18 +42,7 @@ impl Layer for Linear {
         )
     }
     fn forward(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        let inp = self.weight.shape()[1];
-        if x.ndim() == 0 || x.shape()[x.ndim() - 1] != inp {
-            bail!(
-                "expects inputs whose last dimension is {inp}, got shape {:?}",
-                x.shape()
-            );
-        }
-        let y = x.matmul_nt(&self.weight)?;
-        match &self.bias {
-            Some(b) => y.add(b),
-            None => Ok(y),
-        }
+        x.linear(&self.weight, self.bias.as_ref())
     }
     fn params(&self) -> Vec<(&'static str, Tensor)> {
         weight_and_bias(Some(&self.weight), self.bias.as_ref())
@@ -130,16 +119,7 @@ impl Layer for Embedding {
         )
     }
     fn forward(&mut self, ids: &Tensor, _training: bool) -> Result<Tensor> {
-        let out = Tensor::embedding(ids, &self.weight)?;
-        match self.padding_idx {
-            None => Ok(out),
-            Some(p) => {
-                let keep = ids
-                    .ne(&Tensor::scalar_like(p as f64, DType::I64, ids.device())?)?
-                    .to_dtype(DType::F32)?;
-                out.mul(&keep.unsqueeze(-1)?)
-            }
-        }
+        Tensor::embedding_with(ids, &self.weight, self.padding_idx)
     }
     fn params(&self) -> Vec<(&'static str, Tensor)> {
         vec![("weight", self.weight.clone())]

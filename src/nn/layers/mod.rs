@@ -9,7 +9,7 @@ mod sequence;
 mod simple;
 
 pub use attention::Attention;
-pub use conv::{Conv, Pool, PoolKind};
+pub use conv::{AdaptiveAvgPool, Conv, ConvTranspose, Pool, PoolKind, Upsample};
 pub use dense::{Embedding, Linear};
 pub use norm::{BatchNorm, LayerNorm};
 pub use recurrent::{

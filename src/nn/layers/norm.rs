@@ -1,21 +1,29 @@
-//! Batch normalisation (with running statistics) and layer normalisation.
+//! Batch normalisation (with running statistics) and layer normalisation, over the functional
+//! `batch_norm` and `layer_norm`.
 
 use super::{expect_rank, replace, set_weight_or_bias, weight_and_bias};
 use crate::nn::Layer;
+use crate::ops::BatchNormOptions;
 use crate::tensor::{DType, Device, Tensor, no_grad};
 use anyhow::{Result, bail};
 
-/// Batch norm over the channel dimension 1 of `[N, C]`, `[N, C, L]` or `[N, C, H, W]`.
-/// Training normalises with the batch's statistics and updates the running ones
-/// (`running = (1 - momentum) * running + momentum * batch`, unbiased variance, as PyTorch);
-/// evaluation uses the running statistics.
+/// Batch norm over the channel dimension 1 of `[N, C]`, `[N, C, L]` or `[N, C, H, W]`, the
+/// functional `batch_norm` with the layer's buffers. Training normalises with the batch's
+/// statistics and updates the running ones (`running = (1 - momentum) running + momentum
+/// batch`, unbiased variance; with `momentum` unset, the cumulative average over
+/// `num_batches_tracked` batches), as PyTorch; evaluation uses the running statistics. Without
+/// `track_running_stats` there are no buffers and the batch's statistics are always used.
 pub struct BatchNorm {
     pub dims: usize,
+    pub channels: usize,
     pub weight: Option<Tensor>,
     pub bias: Option<Tensor>,
-    pub running_mean: Tensor,
-    pub running_var: Tensor,
-    pub momentum: f64,
+    pub running_mean: Option<Tensor>,
+    pub running_var: Option<Tensor>,
+    /// i64 scalar: training batches seen (PyTorch's buffer of the same name).
+    pub num_batches_tracked: Option<Tensor>,
+    /// `None`: a cumulative moving average.
+    pub momentum: Option<f64>,
     pub eps: f64,
 }
 
@@ -23,25 +31,39 @@ impl BatchNorm {
     pub fn new(
         dims: usize,
         channels: usize,
-        momentum: f64,
+        momentum: Option<f64>,
         eps: f64,
         affine: bool,
+        track_running_stats: bool,
         device: Device,
     ) -> Result<BatchNorm> {
-        if !(0.0..=1.0).contains(&momentum) || eps <= 0.0 {
+        if momentum.is_some_and(|m| !(0.0..=1.0).contains(&m))
+            || eps.is_nan()
+            || eps <= 0.0
+            || channels == 0
+        {
             bail!(
-                "batch_norm: momentum must be in [0, 1] and eps positive, got {momentum} and {eps}"
+                "batch_norm: channels must be positive, momentum in [0, 1] and eps positive, got {channels}, {momentum:?} and {eps}"
             );
         }
         let param = |v: f64| {
             Tensor::full(&[channels], v, DType::F32, device).and_then(|t| t.requires_grad_(true))
         };
+        let buffer = |v: f64| -> Result<Option<Tensor>> {
+            track_running_stats
+                .then(|| Tensor::full(&[channels], v, DType::F32, device))
+                .transpose()
+        };
         Ok(BatchNorm {
             dims,
+            channels,
             weight: if affine { Some(param(1.0)?) } else { None },
             bias: if affine { Some(param(0.0)?) } else { None },
-            running_mean: Tensor::zeros(&[channels], DType::F32, device)?,
-            running_var: Tensor::ones(&[channels], DType::F32, device)?,
+            running_mean: buffer(0.0)?,
+            running_var: buffer(1.0)?,
+            num_batches_tracked: track_running_stats
+                .then(|| Tensor::zeros(&[], DType::I64, device))
+                .transpose()?,
             momentum,
             eps,
         })
@@ -57,62 +79,71 @@ impl Layer for BatchNorm {
         }
     }
     fn describe(&self) -> String {
-        format!("{}({})", self.kind(), self.running_mean.numel())
+        format!("{}({})", self.kind(), self.channels)
     }
     fn forward(&mut self, x: &Tensor, training: bool) -> Result<Tensor> {
         let ranks: &[usize] = if self.dims == 1 { &[2, 3] } else { &[4] };
         expect_rank(self.kind(), x, ranks)?;
-        let c = self.running_mean.numel();
+        let c = self.channels;
         if x.shape()[1] != c {
             bail!(
                 "expects {c} channels in dimension 1, got shape {:?}",
                 x.shape()
             );
         }
-        if training {
-            let (y, stats) =
-                x.batch_norm_train(self.weight.as_ref(), self.bias.as_ref(), self.eps)?;
+        let tracking = self.running_mean.is_some();
+        let use_batch = training || !tracking;
+        let mut momentum = self.momentum.unwrap_or(0.0);
+        if training && let Some(n) = &self.num_batches_tracked {
             let _g = no_grad();
-            let m = self.momentum;
-            let unbiased = stats
-                .var
-                .mul_scalar(stats.count as f64 / (stats.count - 1) as f64)?;
-            self.running_mean = self
-                .running_mean
-                .mul_scalar(1.0 - m)?
-                .add(&stats.mean.mul_scalar(m)?)?;
-            self.running_var = self
-                .running_var
-                .mul_scalar(1.0 - m)?
-                .add(&unbiased.mul_scalar(m)?)?;
-            Ok(y)
-        } else {
-            x.batch_norm_eval(
-                &self.running_mean,
-                &self.running_var,
-                self.weight.as_ref(),
-                self.bias.as_ref(),
-                self.eps,
-            )
+            n.assign_(&n.add_scalar(1.0)?)?;
+            if self.momentum.is_none() {
+                momentum = 1.0 / n.item()?;
+            }
         }
+        let o = BatchNormOptions {
+            training: use_batch,
+            momentum,
+            eps: self.eps,
+        };
+        // without tracking there are no buffers, and the batch's statistics are used
+        x.batch_norm(
+            self.running_mean.as_ref(),
+            self.running_var.as_ref(),
+            self.weight.as_ref(),
+            self.bias.as_ref(),
+            &o,
+        )
     }
     fn params(&self) -> Vec<(&'static str, Tensor)> {
         weight_and_bias(self.weight.as_ref(), self.bias.as_ref())
     }
     fn buffers(&self) -> Vec<(&'static str, Tensor)> {
-        vec![
-            ("running_mean", self.running_mean.clone()),
-            ("running_var", self.running_var.clone()),
-        ]
+        let mut b = Vec::new();
+        for (name, t) in [
+            ("running_mean", &self.running_mean),
+            ("running_var", &self.running_var),
+            ("num_batches_tracked", &self.num_batches_tracked),
+        ] {
+            if let Some(t) = t {
+                b.push((name, t.clone()));
+            }
+        }
+        b
     }
     fn set_tensor(&mut self, name: &str, t: Tensor) -> Result<()> {
-        match name {
-            "running_mean" => replace(&mut self.running_mean, t.detach()),
-            "running_var" => replace(&mut self.running_var, t.detach()),
+        let kind = self.kind();
+        let slot = match name {
+            "running_mean" => &mut self.running_mean,
+            "running_var" => &mut self.running_var,
+            "num_batches_tracked" => &mut self.num_batches_tracked,
             _ => {
-                let kind = self.kind();
-                set_weight_or_bias(kind, name, t, self.weight.as_mut(), self.bias.as_mut())
+                return set_weight_or_bias(kind, name, t, self.weight.as_mut(), self.bias.as_mut());
             }
+        };
+        match slot {
+            Some(s) => replace(s, t.detach()),
+            None => bail!("{kind} does not track running statistics, so it has no {name:?}"),
         }
     }
 }
@@ -150,31 +181,12 @@ impl Layer for LayerNorm {
         format!("LayerNorm({:?})", self.shape)
     }
     fn forward(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        let k = self.shape.len();
-        if x.ndim() < k || x.shape()[x.ndim() - k..] != self.shape[..] {
-            bail!(
-                "expects inputs ending in {:?}, got shape {:?}",
-                self.shape,
-                x.shape()
-            );
-        }
-        let lead = x.shape()[..x.ndim() - k].to_vec();
-        let mut flat_shape = lead.clone();
-        flat_shape.push(self.shape.iter().product());
-        let flat = x.reshape_usize(&flat_shape)?;
-        let mean = flat.mean_dim(-1, true)?;
-        let centred = flat.sub(&mean)?;
-        let var = centred.mul(&centred)?.mean_dim(-1, true)?;
-        let mut y = centred
-            .div(&var.add_scalar(self.eps)?.sqrt()?)?
-            .reshape_usize(x.shape())?;
-        if let Some(w) = &self.weight {
-            y = y.mul(w)?;
-        }
-        if let Some(b) = &self.bias {
-            y = y.add(b)?;
-        }
-        Ok(y)
+        x.layer_norm(
+            &self.shape,
+            self.weight.as_ref(),
+            self.bias.as_ref(),
+            self.eps,
+        )
     }
     fn params(&self) -> Vec<(&'static str, Tensor)> {
         weight_and_bias(self.weight.as_ref(), self.bias.as_ref())
