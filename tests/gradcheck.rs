@@ -637,9 +637,11 @@ fn functional_forms_with_pytorch_options() {
         groups: 4,
         ..Default::default()
     };
-    check("conv2d depthwise same", &[x.clone(), spread(&[4, 1, 2, 3], -1.0, 1.0, 73)], |v| {
-        v[0].conv2d_with(&v[1], None, &same)
-    });
+    check(
+        "conv2d depthwise same",
+        &[x.clone(), spread(&[4, 1, 2, 3], -1.0, 1.0, 73)],
+        |v| v[0].conv2d_with(&v[1], None, &same),
+    );
     let x1 = spread(&[2, 4, 6], -1.0, 1.0, 74);
     let o1 = ConvOptions {
         stride: (1, 2),
@@ -647,9 +649,11 @@ fn functional_forms_with_pytorch_options() {
         groups: 2,
         ..Default::default()
     };
-    check("conv1d groups", &[x1.clone(), spread(&[2, 2, 3], -1.0, 1.0, 75)], |v| {
-        v[0].conv1d_with(&v[1], None, &o1)
-    });
+    check(
+        "conv1d groups",
+        &[x1.clone(), spread(&[2, 2, 3], -1.0, 1.0, 75)],
+        |v| v[0].conv1d_with(&v[1], None, &o1),
+    );
     let t = ConvTransposeOptions {
         stride: (2, 2),
         padding: (1, 0),
@@ -668,9 +672,11 @@ fn functional_forms_with_pytorch_options() {
         output_padding: (0, 2),
         ..Default::default()
     };
-    check("conv_transpose1d", &[x1.clone(), spread(&[4, 2, 2], -1.0, 1.0, 78)], |v| {
-        v[0].conv_transpose1d_with(&v[1], None, &t1)
-    });
+    check(
+        "conv_transpose1d",
+        &[x1.clone(), spread(&[4, 2, 2], -1.0, 1.0, 78)],
+        |v| v[0].conv_transpose1d_with(&v[1], None, &t1),
+    );
     // distinct values for max pooling (no ties within a window)
     let distinct = Tensor::from_f32(
         (0..2 * 2 * 7 * 6)
@@ -687,9 +693,11 @@ fn functional_forms_with_pytorch_options() {
         ceil_mode: true,
         ..PoolOptions::new((3, 2))
     };
-    check("max_pool2d ceil dilation", std::slice::from_ref(&distinct), |v| {
-        v[0].max_pool2d_with(&ceil)
-    });
+    check(
+        "max_pool2d ceil dilation",
+        std::slice::from_ref(&distinct),
+        |v| v[0].max_pool2d_with(&ceil),
+    );
     let avg = PoolOptions {
         stride: (2, 2),
         padding: (1, 1),
@@ -706,11 +714,15 @@ fn functional_forms_with_pytorch_options() {
         divisor_override: Some(3),
         ..PoolOptions::new((1, 3))
     };
-    check("avg_pool1d divisor", &[x1.clone()], |v| v[0].avg_pool1d_with(&avg1));
+    check("avg_pool1d divisor", &[x1.clone()], |v| {
+        v[0].avg_pool1d_with(&avg1)
+    });
     check("adaptive_avg_pool2d", &[x.clone()], |v| {
         v[0].adaptive_avg_pool2d((Some(3), Some(2)))
     });
-    check("adaptive_avg_pool1d", &[x1.clone()], |v| v[0].adaptive_avg_pool1d(4));
+    check("adaptive_avg_pool1d", &[x1.clone()], |v| {
+        v[0].adaptive_avg_pool1d(4)
+    });
     for mode in [
         PadMode::Constant,
         PadMode::Reflect,
@@ -721,7 +733,9 @@ fn functional_forms_with_pytorch_options() {
             v[0].pad(&[2, 1, 0, 3], mode, 0.5)
         });
     }
-    check("pad crop", &[x.clone()], |v| v[0].pad(&[-1, 2], PadMode::Constant, 0.0));
+    check("pad crop", &[x.clone()], |v| {
+        v[0].pad(&[-1, 2], PadMode::Constant, 0.0)
+    });
     for (mode, align) in [
         (InterpMode::Bilinear, Some(false)),
         (InterpMode::Bilinear, Some(true)),
@@ -735,33 +749,49 @@ fn functional_forms_with_pytorch_options() {
             align_corners: align,
             ..Default::default()
         };
-        check(&format!("interpolate {mode:?} {align:?}"), &[x.clone()], move |v| {
-            v[0].interpolate(&o)
-        });
+        check(
+            &format!("interpolate {mode:?} {align:?}"),
+            &[x.clone()],
+            move |v| v[0].interpolate(&o),
+        );
     }
     let lin = InterpolateOptions {
         scale_factor: Some(vec![1.5]),
         mode: InterpMode::Linear,
         ..Default::default()
     };
-    check("interpolate linear", &[x1.clone()], move |v| v[0].interpolate(&lin));
+    check("interpolate linear", &[x1.clone()], move |v| {
+        v[0].interpolate(&lin)
+    });
     let bn = BatchNormOptions {
         training: true,
         ..Default::default()
     };
     check(
         "batch_norm functional",
-        &[x.clone(), spread(&[4], 0.5, 1.5, 79), spread(&[4], -0.5, 0.5, 80)],
+        &[
+            x.clone(),
+            spread(&[4], 0.5, 1.5, 79),
+            spread(&[4], -0.5, 0.5, 80),
+        ],
         |v| v[0].batch_norm(None, None, Some(&v[1]), Some(&v[2]), &bn),
     );
     check(
         "layer_norm functional",
-        &[x.clone(), spread(&[5, 5], 0.5, 1.5, 81), spread(&[5, 5], -0.5, 0.5, 82)],
+        &[
+            x.clone(),
+            spread(&[5, 5], 0.5, 1.5, 81),
+            spread(&[5, 5], -0.5, 0.5, 82),
+        ],
         |v| v[0].layer_norm(&[5, 5], Some(&v[1]), Some(&v[2]), 1e-5),
     );
     check(
         "linear",
-        &[x1, spread(&[3, 6], -1.0, 1.0, 83), spread(&[3], -1.0, 1.0, 84)],
+        &[
+            x1,
+            spread(&[3, 6], -1.0, 1.0, 83),
+            spread(&[3], -1.0, 1.0, 84),
+        ],
         |v| v[0].linear(&v[1], Some(&v[2])),
     );
     // embedding with padding_idx withholds the padding row's gradient on purpose (it is not
