@@ -287,9 +287,18 @@ impl Module {
         m.set_tensor(name, t)
     }
 
-    /// Replaces one of this module's own parameters or buffers (same shape required).
+    /// Replaces one of this module's own parameters or buffers (same shape required). A
+    /// parameter becomes the given tensor (shared, so weights can be tied); a buffer gets a
+    /// copy of its values, since layers update buffers in place (running statistics) and must
+    /// not write into a script's tensor.
     pub fn set_tensor(&self, name: &str, t: Tensor) -> Result<()> {
         let mut c = self.cell()?;
+        let is_buffer = c.layer.buffers().iter().any(|(n, _)| *n == name);
+        let t = if is_buffer {
+            t.detach().clone_tensor()
+        } else {
+            t
+        };
         let current = c
             .layer
             .params()
