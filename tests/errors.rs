@@ -512,6 +512,28 @@ fn pytorch_options_fail_naming_the_function() {
             "nn::batch_norm2d(3, #{track_running_stats: false}).running_mean",
             "running_mean",
         ),
+        (
+            "optim::adagrad(nn::linear(2, 2), #{lr_decay: -1})",
+            "Adagrad",
+        ),
+        (
+            "optim::rmsprop(nn::linear(2, 2), #{centered: 1})",
+            "optim::rmsprop",
+        ),
+        (
+            "optim::adam(nn::linear(2, 2), #{amsgrad: \"yes\"})",
+            "optim::adam",
+        ),
+        ("optim::sgd(nn::linear(2, 2), #{momentum: -0.5})", "SGD"),
+        ("optim::save(1, \"/tmp/x.safetensors\")", "optim::save"),
+        (
+            "optim::load(optim::sgd(nn::linear(2, 2)), \"/no/such.safetensors\")",
+            "load",
+        ),
+        (
+            "optim::sgd(nn::linear(2, 2)).load_state_dict(#{state: 3})",
+            "load_state_dict",
+        ),
         ("nn::upsample(#{})", "nn::upsample"),
         (
             "nn::upsample(#{size: 4, align_corners: true})",

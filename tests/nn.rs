@@ -181,6 +181,7 @@ fn optimizers_follow_the_reference_equations() {
         beta1: 0.9,
         beta2: 0.999,
         eps: 1e-8,
+        amsgrad: false,
     };
     assert_close(
         &one_param(adam.clone(), 0.1, 0.0, 3),
@@ -192,6 +193,7 @@ fn optimizers_follow_the_reference_equations() {
         beta1: 0.9,
         beta2: 0.999,
         eps: 1e-8,
+        amsgrad: false,
     };
     assert_close(&one_param(adamw, 0.1, 0.1, 1), &[0.89], 1e-5);
     // Adam with L2 weight decay: g' = 0.6, m̂/sqrt(v̂) = 1
@@ -200,10 +202,15 @@ fn optimizers_follow_the_reference_equations() {
         alpha: 0.99,
         eps: 1e-8,
         momentum: 0.0,
+        centered: false,
     };
     // sq = 0.01 * 0.25; step = 0.5 / 0.05 = 10
     assert_close(&one_param(rms, 0.01, 0.0, 1), &[0.9], 1e-5);
-    let ada = Rule::Adagrad { eps: 1e-10 };
+    let ada = Rule::Adagrad {
+        eps: 1e-10,
+        lr_decay: 0.0,
+        initial_accumulator_value: 0.0,
+    };
     assert_close(
         &one_param(ada, 0.1, 0.0, 2),
         &[0.9, 0.9 - 0.1 * 0.5 / 0.5f32.sqrt()],
@@ -228,7 +235,8 @@ fn optimizers_follow_the_reference_equations() {
             Rule::Adam {
                 beta1: 1.5,
                 beta2: 0.9,
-                eps: 1e-8
+                eps: 1e-8,
+                amsgrad: false,
             },
             0.1,
             0.0

@@ -142,3 +142,9 @@ fn a_deviation_beyond_the_tolerance_fails() {
     let far_off = std::panic::AssertUnwindSafe(|| compare("far", 0, &far, &want));
     assert!(std::panic::catch_unwind(far_off).is_err());
 }
+
+#[test]
+fn optimizers_match_pytorch() {
+    let (cases, _, _) = run_group("optim");
+    assert!(cases >= 15, "the optim group has {cases} cases");
+}

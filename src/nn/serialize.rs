@@ -5,6 +5,7 @@ use super::Module;
 use crate::tensor::{DType, Device, Tensor};
 use anyhow::{Context, Result, anyhow, bail};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 fn to_bytes(t: &Tensor) -> (Dtype, Vec<u8>) {
@@ -55,6 +56,16 @@ fn from_view(name: &str, v: &TensorView) -> Result<Tensor> {
 
 /// Writes named tensors to `path` atomically.
 pub fn save_tensors(tensors: &[(String, Tensor)], path: &Path) -> Result<()> {
+    save_tensors_with_metadata(tensors, &[], path)
+}
+
+/// Writes named tensors and string metadata (the safetensors header's `__metadata__`) to
+/// `path` atomically.
+pub fn save_tensors_with_metadata(
+    tensors: &[(String, Tensor)],
+    metadata: &[(String, String)],
+    path: &Path,
+) -> Result<()> {
     let bytes: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
         .iter()
         .map(|(n, t)| {
@@ -67,12 +78,21 @@ pub fn save_tensors(tensors: &[(String, Tensor)], path: &Path) -> Result<()> {
         .map(|(n, d, s, b)| Ok((n.as_str(), TensorView::new(*d, s.clone(), b)?)))
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
         .map_err(|e| anyhow!("save: {e}"))?;
-    let data = safetensors::serialize(views, None).map_err(|e| anyhow!("save: {e}"))?;
+    let meta = (!metadata.is_empty()).then(|| metadata.iter().cloned().collect());
+    let data = safetensors::serialize(views, meta).map_err(|e| anyhow!("save: {e}"))?;
     crate::data::write_atomic(path, &data).context("save")
 }
 
-/// Reads every tensor of a safetensors file, in file order.
+/// Tensors with their names.
+pub type NamedTensors = Vec<(String, Tensor)>;
+
+/// Reads every tensor of a safetensors file, sorted by name.
 pub fn load_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
+    Ok(load_tensors_with_metadata(path)?.0)
+}
+
+/// Reads every tensor of a safetensors file (sorted by name) and its string metadata.
+pub fn load_tensors_with_metadata(path: &Path) -> Result<(NamedTensors, BTreeMap<String, String>)> {
     let data =
         std::fs::read(path).with_context(|| format!("load: cannot read {}", path.display()))?;
     let st = SafeTensors::deserialize(&data).map_err(|e| {
@@ -87,7 +107,13 @@ pub fn load_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
         .map(|(n, v)| Ok((n.clone(), from_view(n, v)?)))
         .collect::<Result<_>>()?;
     out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
+    let meta = SafeTensors::read_metadata(&data)
+        .ok()
+        .and_then(|(_, m)| m.metadata().clone())
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    Ok((out, meta))
 }
 
 impl Module {
@@ -125,9 +151,13 @@ impl Module {
                 problems.join("\n  ")
             );
         }
-        let device = state.first().map_or(Device::Cpu, |(_, t)| t.device());
+        // values are copied into the existing tensors, as PyTorch's load_state_dict does, so
+        // an optimiser (or a tied layer) holding them sees the loaded values
+        let _g = crate::tensor::no_grad();
         for (name, f) in file {
-            self.set_state(&name, f.to_device(device)?)?;
+            if let Some((_, t)) = state.iter().find(|(n, _)| *n == name) {
+                t.assign_(&f)?;
+            }
         }
         Ok(())
     }

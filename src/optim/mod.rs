@@ -1,18 +1,24 @@
-//! Optimisers (SGD with momentum/Nesterov, Adam, AdamW, RMSprop, Adagrad) with PyTorch's update
-//! equations, learning-rate schedules, and gradient clipping. Updates run under `no_grad` with
-//! tensor ops, and are written into the parameters' storage in place.
+//! Optimisers (SGD, Adam, AdamW, RMSprop, Adagrad) with PyTorch's update equations and options
+//! (`maximize` on all; SGD dampening and Nesterov; Adam/AdamW `amsgrad`; RMSprop momentum and
+//! `centered`; Adagrad `lr_decay` and `initial_accumulator_value`), learning-rate schedules,
+//! gradient clipping, and state dicts (`state.rs`) so a checkpoint resumes exactly. Updates
+//! run under `no_grad` with tensor ops (Adam/AdamW without amsgrad on a fused kernel) and are
+//! written into the parameters' storage in place.
 
 mod schedule;
+mod state;
 
 pub use schedule::{Schedule, Scheduler};
+pub use state::StateDict;
 
 use crate::backend::AdamStep;
 use crate::tensor::{Tensor, no_grad};
 use anyhow::{Result, bail};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
-/// Which update rule, with its settings.
+/// Which update rule, with its settings (PyTorch's names and defaults in the script surface).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Rule {
     Sgd {
@@ -24,20 +30,25 @@ pub enum Rule {
         beta1: f64,
         beta2: f64,
         eps: f64,
+        amsgrad: bool,
     },
     /// Adam with decoupled weight decay.
     AdamW {
         beta1: f64,
         beta2: f64,
         eps: f64,
+        amsgrad: bool,
     },
     RmsProp {
         alpha: f64,
         eps: f64,
         momentum: f64,
+        centered: bool,
     },
     Adagrad {
         eps: f64,
+        lr_decay: f64,
+        initial_accumulator_value: f64,
     },
 }
 
@@ -53,12 +64,25 @@ impl Rule {
     }
 }
 
-/// Per-parameter state: two slots (momentum buffer; Adam's m and v; RMSprop's square average
-/// and momentum; Adagrad's sum).
+/// One parameter's state: its step count and named buffers (PyTorch's names:
+/// `momentum_buffer`, `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`, `square_avg`, `grad_avg`,
+/// `sum`).
 #[derive(Default, Clone)]
-struct Slots {
-    a: Option<Tensor>,
-    b: Option<Tensor>,
+struct ParamState {
+    step: u64,
+    slots: BTreeMap<&'static str, Tensor>,
+}
+
+impl ParamState {
+    /// The buffer `name`, created as zeros like `p` the first time.
+    fn slot(&mut self, name: &'static str, p: &Tensor) -> Result<Tensor> {
+        if let Some(t) = self.slots.get(name) {
+            return Ok(t.clone());
+        }
+        let t = Tensor::zeros_like(p)?;
+        self.slots.insert(name, t.clone());
+        Ok(t)
+    }
 }
 
 pub struct OptimizerState {
@@ -66,8 +90,8 @@ pub struct OptimizerState {
     rule: Rule,
     lr: f64,
     weight_decay: f64,
-    steps: u64,
-    slots: Vec<Slots>,
+    maximize: bool,
+    state: Vec<ParamState>,
 }
 
 /// Shared handle to an optimiser (schedules and scripts hold the same one).
@@ -76,10 +100,10 @@ pub struct Optimizer(Rc<RefCell<OptimizerState>>);
 
 impl Optimizer {
     pub fn new(params: Vec<Tensor>, rule: Rule, lr: f64, weight_decay: f64) -> Result<Optimizer> {
+        let name = rule.name();
         if lr.is_nan() || lr < 0.0 || weight_decay.is_nan() || weight_decay < 0.0 {
             bail!(
-                "{}: learning rate and weight decay must be non-negative, got {lr} and {weight_decay}",
-                rule.name()
+                "{name}: learning rate and weight decay must be non-negative, got {lr} and {weight_decay}"
             );
         }
         if let Some(p) = params
@@ -87,39 +111,94 @@ impl Optimizer {
             .find(|p| p.dtype() != crate::tensor::DType::F32)
         {
             bail!(
-                "{}: parameters must be f32, got {} of shape {:?}",
-                rule.name(),
+                "{name}: parameters must be f32, got {} of shape {:?}",
                 p.dtype(),
                 p.shape()
             );
         }
+        let bad = |what: &str, v: f64| -> Result<()> {
+            bail!("{name}: {what} must be non-negative, got {v}")
+        };
         match &rule {
-            Rule::Adam { beta1, beta2, .. } | Rule::AdamW { beta1, beta2, .. }
-                if !(0.0..1.0).contains(beta1) || !(0.0..1.0).contains(beta2) =>
-            {
-                bail!(
-                    "{}: betas must be in [0, 1), got ({beta1}, {beta2})",
-                    rule.name()
-                )
+            Rule::Adam {
+                beta1, beta2, eps, ..
+            }
+            | Rule::AdamW {
+                beta1, beta2, eps, ..
+            } => {
+                if !(0.0..1.0).contains(beta1) || !(0.0..1.0).contains(beta2) {
+                    bail!("{name}: betas must be in [0, 1), got ({beta1}, {beta2})");
+                }
+                if eps.is_nan() || *eps < 0.0 {
+                    bad("eps", *eps)?;
+                }
             }
             Rule::Sgd {
-                nesterov: true,
                 momentum,
                 dampening,
-            } if *momentum <= 0.0 || *dampening != 0.0 => {
-                bail!("SGD: Nesterov momentum needs momentum > 0 and dampening 0")
+                nesterov,
+            } => {
+                if momentum.is_nan() || *momentum < 0.0 {
+                    bad("momentum", *momentum)?;
+                }
+                if *nesterov && (*momentum <= 0.0 || *dampening != 0.0) {
+                    bail!("SGD: Nesterov momentum needs momentum > 0 and dampening 0");
+                }
             }
-            _ => {}
+            Rule::RmsProp {
+                alpha,
+                eps,
+                momentum,
+                ..
+            } => {
+                for (what, v) in [("alpha", alpha), ("eps", eps), ("momentum", momentum)] {
+                    if v.is_nan() || *v < 0.0 {
+                        bad(what, *v)?;
+                    }
+                }
+            }
+            Rule::Adagrad {
+                eps,
+                lr_decay,
+                initial_accumulator_value,
+            } => {
+                for (what, v) in [
+                    ("eps", eps),
+                    ("lr_decay", lr_decay),
+                    ("initial_accumulator_value", initial_accumulator_value),
+                ] {
+                    if v.is_nan() || *v < 0.0 {
+                        bad(what, *v)?;
+                    }
+                }
+            }
         }
-        let n = params.len();
+        // Adagrad's accumulator starts at initial_accumulator_value, as PyTorch makes it at
+        // construction; the other rules create their buffers at the first step.
+        let mut state = vec![ParamState::default(); params.len()];
+        if let Rule::Adagrad {
+            initial_accumulator_value: v,
+            ..
+        } = rule
+        {
+            for (s, p) in state.iter_mut().zip(&params) {
+                let sum = Tensor::full(p.shape(), v, p.dtype(), p.device())?;
+                s.slots.insert("sum", sum);
+            }
+        }
         Ok(Optimizer(Rc::new(RefCell::new(OptimizerState {
             params,
             rule,
             lr,
             weight_decay,
-            steps: 0,
-            slots: vec![Slots::default(); n],
+            maximize: false,
+            state,
         }))))
+    }
+
+    /// Follows the gradient uphill (PyTorch's `maximize`): every update uses `-grad`.
+    pub fn set_maximize(&self, on: bool) {
+        self.0.borrow_mut().maximize = on;
     }
 
     pub fn lr(&self) -> f64 {
@@ -143,9 +222,21 @@ impl Optimizer {
         self.0.borrow().rule.name()
     }
 
-    /// Number of steps taken.
+    /// The update rule and its settings.
+    pub fn rule(&self) -> Rule {
+        self.0.borrow().rule.clone()
+    }
+
+    /// Number of steps taken (by the parameter stepped most often; each keeps its own count,
+    /// as in PyTorch, since a parameter without a gradient is skipped).
     pub fn steps(&self) -> u64 {
-        self.0.borrow().steps
+        self.0
+            .borrow()
+            .state
+            .iter()
+            .map(|s| s.step)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Clears every parameter's gradient.
@@ -158,35 +249,58 @@ impl Optimizer {
     /// One update of every parameter that has a gradient.
     pub fn step(&self) -> Result<()> {
         let _g = no_grad();
-        let mut st = self.0.borrow_mut();
-        st.steps += 1;
-        let (t, lr, wd, rule) = (st.steps as f64, st.lr, st.weight_decay, st.rule.clone());
-        let params = st.params.clone();
-        for (i, p) in params.iter().enumerate() {
+        let mut guard = self.0.borrow_mut();
+        let st = &mut *guard;
+        let (lr, wd, maximize, rule) = (st.lr, st.weight_decay, st.maximize, st.rule.clone());
+        for (p, ps) in st.params.iter().zip(st.state.iter_mut()) {
             let Some(mut g) = p.grad() else { continue };
             if !p.requires_grad() {
                 continue;
             }
-            let slots = &mut st.slots[i];
-            if let Rule::Adam { beta1, beta2, eps } | Rule::AdamW { beta1, beta2, eps } = rule {
-                // Fused in-place update: one pass instead of a dozen temporary tensors.
-                let m = slots.a.get_or_insert(Tensor::zeros_like(p)?).clone();
-                let v = slots.b.get_or_insert(Tensor::zeros_like(p)?).clone();
-                let step = AdamStep {
-                    lr,
+            ps.step += 1;
+            let t = ps.step as f64;
+            if maximize {
+                g = g.neg()?;
+            }
+            match rule {
+                Rule::Adam {
                     beta1,
                     beta2,
                     eps,
-                    weight_decay: wd,
-                    decoupled: matches!(rule, Rule::AdamW { .. }),
-                    bias_correction1: 1.0 - beta1.powf(t),
-                    bias_correction2: 1.0 - beta2.powf(t),
-                };
-                Tensor::adam_step_(p, &g, &m, &v, &step)?;
-                continue;
+                    amsgrad: false,
+                }
+                | Rule::AdamW {
+                    beta1,
+                    beta2,
+                    eps,
+                    amsgrad: false,
+                } => {
+                    // Fused in-place update: one pass instead of a dozen temporary tensors.
+                    let m = ps.slot("exp_avg", p)?;
+                    let v = ps.slot("exp_avg_sq", p)?;
+                    let step = AdamStep {
+                        lr,
+                        beta1,
+                        beta2,
+                        eps,
+                        weight_decay: wd,
+                        decoupled: matches!(rule, Rule::AdamW { .. }),
+                        bias_correction1: 1.0 - beta1.powf(t),
+                        bias_correction2: 1.0 - beta2.powf(t),
+                    };
+                    Tensor::adam_step_(p, &g, &m, &v, &step)?;
+                    continue;
+                }
+                _ => {}
             }
-            if wd > 0.0 && !matches!(rule, Rule::AdamW { .. }) {
-                g = g.add(&p.mul_scalar(wd)?)?;
+            let decoupled = matches!(rule, Rule::AdamW { .. });
+            let mut base = p.clone();
+            if wd > 0.0 {
+                if decoupled {
+                    base = p.mul_scalar(1.0 - lr * wd)?;
+                } else {
+                    g = g.add(&p.mul_scalar(wd)?)?;
+                }
             }
             let new = match rule {
                 Rule::Sgd {
@@ -195,13 +309,13 @@ impl Optimizer {
                     nesterov,
                 } => {
                     let d = if momentum > 0.0 {
-                        let buf = match slots.a.take() {
+                        let buf = match ps.slots.get("momentum_buffer") {
                             None => g.clone(),
                             Some(b) => b
                                 .mul_scalar(momentum)?
                                 .add(&g.mul_scalar(1.0 - dampening)?)?,
                         };
-                        slots.a = Some(buf.clone());
+                        ps.slots.insert("momentum_buffer", buf.clone());
                         if nesterov {
                             g.add(&buf.mul_scalar(momentum)?)?
                         } else {
@@ -210,63 +324,70 @@ impl Optimizer {
                     } else {
                         g
                     };
-                    p.sub(&d.mul_scalar(lr)?)?
+                    base.sub(&d.mul_scalar(lr)?)?
                 }
-                Rule::Adam { beta1, beta2, eps } | Rule::AdamW { beta1, beta2, eps } => {
-                    let m = match slots.a.take() {
-                        None => g.mul_scalar(1.0 - beta1)?,
-                        Some(m) => m.mul_scalar(beta1)?.add(&g.mul_scalar(1.0 - beta1)?)?,
-                    };
-                    let v = match slots.b.take() {
-                        None => g.mul(&g)?.mul_scalar(1.0 - beta2)?,
-                        Some(v) => v
-                            .mul_scalar(beta2)?
-                            .add(&g.mul(&g)?.mul_scalar(1.0 - beta2)?)?,
-                    };
-                    let m_hat = m.div_scalar(1.0 - beta1.powf(t))?;
-                    let v_hat = v.div_scalar(1.0 - beta2.powf(t))?;
-                    slots.a = Some(m);
-                    slots.b = Some(v);
-                    let base = if matches!(rule, Rule::AdamW { .. }) && wd > 0.0 {
-                        p.mul_scalar(1.0 - lr * wd)?
-                    } else {
-                        p.clone()
-                    };
-                    base.sub(&m_hat.div(&v_hat.sqrt()?.add_scalar(eps)?)?.mul_scalar(lr)?)?
+                Rule::Adam {
+                    beta1, beta2, eps, ..
+                }
+                | Rule::AdamW {
+                    beta1, beta2, eps, ..
+                } => {
+                    // amsgrad: the denominator uses the largest second moment so far
+                    let m = ps.slot("exp_avg", p)?;
+                    let m = m.add(&g.sub(&m)?.mul_scalar(1.0 - beta1)?)?;
+                    let v = ps
+                        .slot("exp_avg_sq", p)?
+                        .mul_scalar(beta2)?
+                        .add(&g.mul(&g)?.mul_scalar(1.0 - beta2)?)?;
+                    let vmax = ps.slot("max_exp_avg_sq", p)?.maximum(&v)?;
+                    let denom = vmax
+                        .sqrt()?
+                        .div_scalar((1.0 - beta2.powf(t)).sqrt())?
+                        .add_scalar(eps)?;
+                    let step = m.div(&denom)?.mul_scalar(lr / (1.0 - beta1.powf(t)))?;
+                    ps.slots.insert("exp_avg", m);
+                    ps.slots.insert("exp_avg_sq", v);
+                    ps.slots.insert("max_exp_avg_sq", vmax);
+                    base.sub(&step)?
                 }
                 Rule::RmsProp {
                     alpha,
                     eps,
                     momentum,
+                    centered,
                 } => {
-                    let sq = match slots.a.take() {
-                        None => g.mul(&g)?.mul_scalar(1.0 - alpha)?,
-                        Some(s) => s
-                            .mul_scalar(alpha)?
-                            .add(&g.mul(&g)?.mul_scalar(1.0 - alpha)?)?,
-                    };
-                    let step = g.div(&sq.sqrt()?.add_scalar(eps)?)?;
-                    slots.a = Some(sq);
+                    let sq = ps
+                        .slot("square_avg", p)?
+                        .mul_scalar(alpha)?
+                        .add(&g.mul(&g)?.mul_scalar(1.0 - alpha)?)?;
+                    ps.slots.insert("square_avg", sq.clone());
+                    let avg = if centered {
+                        let ga = ps.slot("grad_avg", p)?;
+                        let ga = ga.add(&g.sub(&ga)?.mul_scalar(1.0 - alpha)?)?;
+                        ps.slots.insert("grad_avg", ga.clone());
+                        sq.sub(&ga.mul(&ga)?)?.sqrt()?
+                    } else {
+                        sq.sqrt()?
+                    }
+                    .add_scalar(eps)?;
                     let d = if momentum > 0.0 {
-                        let buf = match slots.b.take() {
-                            None => step,
-                            Some(b) => b.mul_scalar(momentum)?.add(&step)?,
-                        };
-                        slots.b = Some(buf.clone());
+                        let buf = ps
+                            .slot("momentum_buffer", p)?
+                            .mul_scalar(momentum)?
+                            .add(&g.div(&avg)?)?;
+                        ps.slots.insert("momentum_buffer", buf.clone());
                         buf
                     } else {
-                        step
+                        g.div(&avg)?
                     };
-                    p.sub(&d.mul_scalar(lr)?)?
+                    base.sub(&d.mul_scalar(lr)?)?
                 }
-                Rule::Adagrad { eps } => {
-                    let sum = match slots.a.take() {
-                        None => g.mul(&g)?,
-                        Some(s) => s.add(&g.mul(&g)?)?,
-                    };
+                Rule::Adagrad { eps, lr_decay, .. } => {
+                    let clr = lr / (1.0 + (t - 1.0) * lr_decay);
+                    let sum = ps.slot("sum", p)?.add(&g.mul(&g)?)?;
+                    ps.slots.insert("sum", sum.clone());
                     let d = g.div(&sum.sqrt()?.add_scalar(eps)?)?;
-                    slots.a = Some(sum);
-                    p.sub(&d.mul_scalar(lr)?)?
+                    base.sub(&d.mul_scalar(clr)?)?
                 }
             };
             p.assign_(&new)?;

@@ -129,4 +129,28 @@ impl Scheduler {
     pub fn lr(&self) -> f64 {
         self.0.borrow().opt.lr()
     }
+
+    /// The optimiser the schedule drives.
+    pub fn optimizer(&self) -> Optimizer {
+        self.0.borrow().opt.clone()
+    }
+
+    /// The base rate and the number of steps taken (PyTorch's `base_lrs` and `last_epoch`).
+    pub fn position(&self) -> (f64, u64) {
+        let st = self.0.borrow();
+        (st.base, st.t)
+    }
+
+    /// Restores a position from [`Scheduler::position`] and sets the rate it gives.
+    pub fn set_position(&self, base: f64, t: u64) -> Result<()> {
+        if base.is_nan() || base < 0.0 {
+            bail!("load_state_dict: base_lr must be non-negative, got {base}");
+        }
+        {
+            let mut st = self.0.borrow_mut();
+            st.base = base;
+            st.t = t;
+        }
+        self.apply()
+    }
 }

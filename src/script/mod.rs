@@ -17,6 +17,7 @@ mod loss_api;
 mod nn_api;
 mod nn_conv_api;
 mod optim_api;
+mod optim_state_api;
 mod plot_api;
 mod progress_api;
 mod recurrent_api;

@@ -5,7 +5,7 @@ use super::registrar::Api;
 use crate::nn::Module;
 use crate::optim::{Optimizer, Rule, Schedule, Scheduler, clip_grad_norm, clip_grad_value};
 use crate::tensor::Tensor;
-use rhai::{Array, Dynamic, Map};
+use rhai::{Array, Dynamic, ImmutableString, Map};
 
 /// Parameters from an array of tensors or a model.
 fn params(op: &str, v: &Dynamic) -> RR<Vec<Tensor>> {
@@ -48,52 +48,103 @@ fn betas(op: &str, o: &Map) -> RR<(f64, f64)> {
 
 fn make(op: &str, p: Dynamic, o: Map) -> RR<Optimizer> {
     let lr_default = match op {
-        "optim::sgd" => 0.01,
         "optim::rmsprop" | "optim::adagrad" => 0.01,
         _ => 1e-3,
     };
     let lr = opt_num(op, &o, "lr")?.unwrap_or(lr_default);
     let wd =
         opt_num(op, &o, "weight_decay")?.unwrap_or(if op == "optim::adamw" { 0.01 } else { 0.0 });
+    let flag = |k: &str| -> RR<bool> { Ok(opt::<bool>(op, &o, k)?.unwrap_or(false)) };
     let rule = match op {
         "optim::sgd" => {
             check_opts(
                 op,
                 &o,
-                &["lr", "momentum", "dampening", "nesterov", "weight_decay"],
+                &[
+                    "lr",
+                    "momentum",
+                    "dampening",
+                    "weight_decay",
+                    "nesterov",
+                    "maximize",
+                ],
             )?;
             Rule::Sgd {
                 momentum: opt_num(op, &o, "momentum")?.unwrap_or(0.0),
                 dampening: opt_num(op, &o, "dampening")?.unwrap_or(0.0),
-                nesterov: opt::<bool>(op, &o, "nesterov")?.unwrap_or(false),
+                nesterov: flag("nesterov")?,
             }
         }
         "optim::adam" | "optim::adamw" => {
-            check_opts(op, &o, &["lr", "betas", "eps", "weight_decay"])?;
+            check_opts(
+                op,
+                &o,
+                &["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"],
+            )?;
             let (beta1, beta2) = betas(op, &o)?;
             let eps = opt_num(op, &o, "eps")?.unwrap_or(1e-8);
+            let amsgrad = flag("amsgrad")?;
             if op == "optim::adam" {
-                Rule::Adam { beta1, beta2, eps }
+                Rule::Adam {
+                    beta1,
+                    beta2,
+                    eps,
+                    amsgrad,
+                }
             } else {
-                Rule::AdamW { beta1, beta2, eps }
+                Rule::AdamW {
+                    beta1,
+                    beta2,
+                    eps,
+                    amsgrad,
+                }
             }
         }
         "optim::rmsprop" => {
-            check_opts(op, &o, &["lr", "alpha", "eps", "momentum", "weight_decay"])?;
+            check_opts(
+                op,
+                &o,
+                &[
+                    "lr",
+                    "alpha",
+                    "eps",
+                    "weight_decay",
+                    "momentum",
+                    "centered",
+                    "maximize",
+                ],
+            )?;
             Rule::RmsProp {
                 alpha: opt_num(op, &o, "alpha")?.unwrap_or(0.99),
                 eps: opt_num(op, &o, "eps")?.unwrap_or(1e-8),
                 momentum: opt_num(op, &o, "momentum")?.unwrap_or(0.0),
+                centered: flag("centered")?,
             }
         }
         _ => {
-            check_opts(op, &o, &["lr", "eps", "weight_decay"])?;
+            check_opts(
+                op,
+                &o,
+                &[
+                    "lr",
+                    "lr_decay",
+                    "weight_decay",
+                    "initial_accumulator_value",
+                    "eps",
+                    "maximize",
+                ],
+            )?;
             Rule::Adagrad {
                 eps: opt_num(op, &o, "eps")?.unwrap_or(1e-10),
+                lr_decay: opt_num(op, &o, "lr_decay")?.unwrap_or(0.0),
+                initial_accumulator_value: opt_num(op, &o, "initial_accumulator_value")?
+                    .unwrap_or(0.0),
             }
         }
     };
-    Optimizer::new(params(op, &p)?, rule, lr, wd).rr()
+    let opt = Optimizer::new(params(op, &p)?, rule, lr, wd).rr()?;
+    opt.set_maximize(flag("maximize")?);
+    Ok(opt)
 }
 
 fn int(op: &str, o: &Map, key: &str) -> RR<u64> {
@@ -121,28 +172,36 @@ pub fn register(api: &mut Api) {
     }
     of!(
         "sgd",
-        "optim::sgd(params, #{lr: 0.01, momentum, dampening, nesterov, weight_decay}) — stochastic gradient descent",
+        "optim::sgd(params, #{lr: 1e-3, momentum: 0, dampening: 0, weight_decay: 0, nesterov: false, maximize: false}) — stochastic gradient descent with PyTorch's update: g += weight_decay * p; buf = momentum * buf + (1 - dampening) * g (buf = g at the first step); g = g + momentum * buf with nesterov, else buf; p -= lr * g (maximize: ascend)\nexample: optim::sgd(nn::linear(2, 1).parameters(), #{lr: 0.1, momentum: 0.9, nesterov: true}).lr",
         |p: Dynamic, o: Map| make("optim::sgd", p, o)
     );
     of!(
         "adam",
-        "optim::adam(params, #{lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weight_decay}) — Adam",
+        "optim::adam(params, #{lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0, amsgrad: false, maximize: false}) — Adam (PyTorch's bias-corrected update; weight_decay adds weight_decay * p to the gradient; amsgrad divides by the largest second moment so far)\nexample: optim::adam(nn::linear(2, 1).parameters(), #{amsgrad: true}).lr",
         |p: Dynamic, o: Map| make("optim::adam", p, o)
     );
-    m.set_native_fn("adam", |p: Dynamic| make("optim::adam", p, Map::new()));
+    for (name, op) in [
+        ("sgd", "optim::sgd"),
+        ("adam", "optim::adam"),
+        ("adamw", "optim::adamw"),
+        ("rmsprop", "optim::rmsprop"),
+        ("adagrad", "optim::adagrad"),
+    ] {
+        m.set_native_fn(name, move |p: Dynamic| make(op, p, Map::new()));
+    }
     of!(
         "adamw",
-        "optim::adamw(params, #{lr: 1e-3, betas, eps, weight_decay: 0.01}) — Adam with decoupled weight decay",
+        "optim::adamw(params, #{lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.01, amsgrad: false, maximize: false}) — Adam with decoupled weight decay: p *= 1 - lr * weight_decay before the Adam step\nexample: optim::adamw(nn::linear(2, 1).parameters()).lr",
         |p: Dynamic, o: Map| make("optim::adamw", p, o)
     );
     of!(
         "rmsprop",
-        "optim::rmsprop(params, #{lr: 0.01, alpha: 0.99, eps, momentum, weight_decay}) — RMSprop",
+        "optim::rmsprop(params, #{lr: 0.01, alpha: 0.99, eps: 1e-8, weight_decay: 0, momentum: 0, centered: false, maximize: false}) — RMSprop: avg = sqrt(square_avg (- grad_avg^2 when centered)) + eps; with momentum, buf = momentum * buf + g / avg and p -= lr * buf\nexample: optim::rmsprop(nn::linear(2, 1).parameters(), #{centered: true, momentum: 0.9}).lr",
         |p: Dynamic, o: Map| make("optim::rmsprop", p, o)
     );
     of!(
         "adagrad",
-        "optim::adagrad(params, #{lr: 0.01, eps: 1e-10, weight_decay}) — Adagrad",
+        "optim::adagrad(params, #{lr: 0.01, lr_decay: 0, weight_decay: 0, initial_accumulator_value: 0, eps: 1e-10, maximize: false}) — Adagrad: sum += g^2 (starting at initial_accumulator_value); p -= lr / (1 + (step - 1) lr_decay) * g / (sqrt(sum) + eps)\nexample: optim::adagrad(nn::linear(2, 1).parameters(), #{lr_decay: 0.01}).lr",
         |p: Dynamic, o: Map| make("optim::adagrad", p, o)
     );
     of!(
@@ -253,6 +312,16 @@ pub fn register(api: &mut Api) {
         )
         .rr()
     );
+    of!(
+        "save",
+        "optim::save(opt, path) / optim::save(sched, path) — writes the optimiser's state (hyperparameters, step counts, buffers; with a schedule also its position) to a safetensors file, atomically, for an exact resume\nexample: let o = optim::adam(nn::linear(2, 1).parameters()); optim::save(o, env(\"TMPDIR\", \"/tmp\") + \"/ember-help-opt.safetensors\")",
+        |v: Dynamic, p: ImmutableString| super::optim_state_api::save(&v, &p)
+    );
+    of!(
+        "load",
+        "optim::load(opt, path) / optim::load(sched, path) — restores a state written by optim::save into an optimiser of the same kind over parameters of the same shapes (and a schedule's position)\nexample: let o = optim::adam(nn::linear(2, 1).parameters()); let f = env(\"TMPDIR\", \"/tmp\") + \"/ember-help-opt2.safetensors\"; optim::save(o, f); optim::load(o, f)",
+        |v: Dynamic, p: ImmutableString| super::optim_state_api::load(&v, &p)
+    );
     api.engine.register_static_module("optim", m.into());
 
     reg!(
@@ -286,6 +355,30 @@ pub fn register(api: &mut Api) {
         "opt.params() — the tensors the optimiser updates",
         |o: &mut Optimizer| o.params().into_iter().map(Dynamic::from).collect::<Array>()
     );
+    reg!(
+        api,
+        "state_dict",
+        "opt.state_dict() — a snapshot as PyTorch lays it out: #{kind, state: #{\"0\": #{step, exp_avg, ...}}, param_groups: [#{lr, betas, eps, weight_decay, ..., params}]}; sched.state_dict() — #{last_epoch, base_lr}\nexample: let o = optim::sgd(nn::linear(2, 1).parameters(), #{momentum: 0.9}); o.state_dict().param_groups[0].momentum",
+        |o: &mut Optimizer| -> RR<Map> {
+            let n = o.params().len();
+            Ok(super::optim_state_api::to_map(&o.state_dict().rr()?, n))
+        }
+    );
+    reg!(api, "state_dict", "", |s: &mut Scheduler| {
+        super::optim_state_api::schedule_map(s)
+    });
+    reg!(
+        api,
+        "load_state_dict",
+        "opt.load_state_dict(state) — restores a snapshot from opt.state_dict() (same kind, parameters of the same shapes; copies the buffers) so training resumes exactly; sched.load_state_dict(#{last_epoch, base_lr})\nexample: let o = optim::adam(nn::linear(2, 1).parameters()); o.load_state_dict(o.state_dict())",
+        |o: &mut Optimizer, m: Map| -> RR<()> {
+            let sd = super::optim_state_api::from_map("load_state_dict", o.name(), &m)?;
+            o.load_state_dict(&sd).rr()
+        }
+    );
+    reg!(api, "load_state_dict", "", |s: &mut Scheduler, m: Map| {
+        super::optim_state_api::load_schedule(s, &m)
+    });
     reg!(api, "to_string", "", |o: &mut Optimizer| format!(
         "{}(lr={}, {} params, {} steps)",
         o.name(),
