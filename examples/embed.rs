@@ -11,7 +11,7 @@ fn main() -> anyhow::Result<()> {
     // A tensor from the host program, visible to scripts as `data`.
     let data =
         ndarray::Array2::from_shape_fn((4, 3), |(i, j)| ((i * 3 + j) as f32).sin()).into_dyn();
-    rt.set_tensor("data", Tensor::from_ndarray(&data));
+    rt.set_tensor("data", Tensor::from_ndarray(&data)?);
 
     // A host function scripts can call.
     rt.engine_mut()
@@ -29,7 +29,7 @@ fn main() -> anyhow::Result<()> {
 
     let g = rt.get_tensor("g").expect("g was defined");
     println!("gram matrix of the standardised data:\n{g}");
-    let back: ndarray::ArrayD<f32> = g.to_ndarray();
+    let back: ndarray::ArrayD<f32> = g.to_ndarray()?;
     assert_eq!(back.shape(), &[3, 3]);
 
     // Errors come back as values with the script position.

@@ -37,7 +37,7 @@ fn shape_errors_name_op_and_shapes() {
     assert!(err_text(a.split(0, 0)).contains("split"));
     assert!(err_text(Tensor::mse_loss(&a, &b)).contains("mse_loss"));
     assert!(err_text(Tensor::cross_entropy(&a, &ti(&[0, 1, 2], &[3]))).contains("cross_entropy"));
-    assert!(err_text(a.matmul(&Tensor::scalar(1.0))).contains("matmul"));
+    assert!(err_text(a.matmul(&Tensor::scalar(1.0).unwrap())).contains("matmul"));
     assert!(err_text(a.repeat(&[2])).contains("repeat"));
     assert!(err_text(a.clamp(1.0, 0.0)).contains("clamp"));
 }
@@ -76,7 +76,8 @@ fn index_errors() {
             .contains("index 5")
     );
     assert!(
-        err_text(x.index_put_(&IndexArg::Int(7), &Tensor::scalar(1.0))).contains("out of range")
+        err_text(x.index_put_(&IndexArg::Int(7), &Tensor::scalar(1.0).unwrap()))
+            .contains("out of range")
     );
     assert!(
         err_text(x.index_put_(&IndexArg::Int(0), &t(&[1., 2., 3.], &[3]))).contains("index_put")
@@ -84,7 +85,7 @@ fn index_errors() {
     assert!(err_text(Tensor::embedding(&ti(&[9], &[1]), &x)).contains("outside the vocabulary"));
     assert!(err_text(Tensor::one_hot(&ti(&[3], &[1]), 3, DType::I64)).contains("one_hot"));
     assert!(err_text(Tensor::one_hot(&ti(&[], &[0]), -1, DType::I64)).contains("empty"));
-    assert!(err_text(Tensor::scalar(1.0).index(&IndexArg::Int(0))).contains("0-d"));
+    assert!(err_text(Tensor::scalar(1.0).unwrap().index(&IndexArg::Int(0))).contains("0-d"));
     assert!(err_text(ti(&[-1], &[1]).bincount(0)).contains("non-negative"));
 }
 
@@ -93,9 +94,9 @@ fn huge_allocations_are_refused() {
     assert!(
         err_text(ember::tensor::shape::checked_shape(
             "zeros",
-            &[1 << 40, 1 << 20]
+            &[1 << 40, 1 << 30]
         ))
-        .contains("limit")
+        .contains("overflows")
     );
     assert!(Tensor::arange(0.0, 1e20, 1.0, true, Device::Cpu).is_err());
     let mut rt = Runtime::builder().seed(0).build().unwrap();

@@ -108,10 +108,10 @@ fn check_conv(name: &str, case: Case) {
     let r = spread(&[case.n, case.o, oh, ow], -1.0, 1.0, 14);
     let [y, dx, dw, db] = direct_conv(
         &case,
-        &x.to_f32_vec(),
-        &w.to_f32_vec(),
-        &b.to_f32_vec(),
-        &r.to_f32_vec(),
+        &x.to_f32_vec().unwrap(),
+        &w.to_f32_vec().unwrap(),
+        &b.to_f32_vec().unwrap(),
+        &r.to_f32_vec().unwrap(),
     );
     let (xg, wg, bg) = (
         x.requires_grad_(true).unwrap(),
@@ -123,22 +123,27 @@ fn check_conv(name: &str, case: Case) {
         .conv2d(&wg, Some(&bg), case.stride, pad, case.dil)
         .unwrap();
     assert_eq!(out.shape(), &[case.n, case.o, oh, ow], "{name}: shape");
-    assert_close(&out.to_f32_vec(), &y, 1e-4, &format!("{name}: output"));
+    assert_close(
+        &out.to_f32_vec().unwrap(),
+        &y,
+        1e-4,
+        &format!("{name}: output"),
+    );
     out.mul(&r).unwrap().sum().unwrap().backward().unwrap();
     assert_close(
-        &xg.grad().unwrap().to_f32_vec(),
+        &xg.grad().unwrap().to_f32_vec().unwrap(),
         &dx,
         1e-4,
         &format!("{name}: input gradient"),
     );
     assert_close(
-        &wg.grad().unwrap().to_f32_vec(),
+        &wg.grad().unwrap().to_f32_vec().unwrap(),
         &dw,
         1e-4,
         &format!("{name}: weight gradient"),
     );
     assert_close(
-        &bg.grad().unwrap().to_f32_vec(),
+        &bg.grad().unwrap().to_f32_vec().unwrap(),
         &db,
         1e-4,
         &format!("{name}: bias gradient"),
@@ -215,9 +220,9 @@ fn check_max_pool(x: &Tensor, k: (usize, usize), s: (usize, usize), p: (usize, u
     let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3]);
     let oh = (h + 2 * p.0 - k.0) / s.0 + 1;
     let ow = (w + 2 * p.1 - k.1) / s.1 + 1;
-    let xv = x.to_f32_vec();
+    let xv = x.to_f32_vec().unwrap();
     let r = spread(&[n, c, oh, ow], -1.0, 1.0, 21);
-    let rv = r.to_f32_vec();
+    let rv = r.to_f32_vec().unwrap();
     let mut y = vec![f32::NEG_INFINITY; n * c * oh * ow];
     let mut dx = vec![0f32; xv.len()];
     for plane in 0..n * c {
@@ -249,10 +254,10 @@ fn check_max_pool(x: &Tensor, k: (usize, usize), s: (usize, usize), p: (usize, u
     let xg = common::t(&xv, &shape).requires_grad_(true).unwrap();
     let out = xg.max_pool2d(k, s, p).unwrap();
     let what = format!("max_pool2d kernel {k:?} stride {s:?} padding {p:?}");
-    assert_close(&out.to_f32_vec(), &y, 0.0, &what);
+    assert_close(&out.to_f32_vec().unwrap(), &y, 0.0, &what);
     out.mul(&r).unwrap().sum().unwrap().backward().unwrap();
     assert_close(
-        &xg.grad().unwrap().to_f32_vec(),
+        &xg.grad().unwrap().to_f32_vec().unwrap(),
         &dx,
         1e-6,
         &format!("{what}: gradient"),
@@ -280,7 +285,11 @@ fn max_pooling_propagates_nan_like_pytorch() {
         &[1.0, f32::NAN, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
         &[1, 2, 2, 2],
     );
-    let y = x.max_pool2d((2, 2), (2, 2), (0, 0)).unwrap().to_f32_vec();
+    let y = x
+        .max_pool2d((2, 2), (2, 2), (0, 0))
+        .unwrap()
+        .to_f32_vec().unwrap()
+        .unwrap();
     assert!(y[0].is_nan(), "{y:?}");
     assert_eq!(y[1], 8.0);
 }
@@ -304,9 +313,14 @@ fn threaded_matrix_products_match_direct_sums() {
     for (m, k, n) in [(400, 80, 70), (24, 90, 1001), (130, 130, 130)] {
         let a = spread(&[m, k], -1.0, 1.0, 31);
         let b = spread(&[k, n], -1.0, 1.0, 32);
-        let want = direct_matmul(&a.to_f32_vec(), &b.to_f32_vec(), m, k, n);
+        let want = direct_matmul(&a.to_f32_vec().unwrap(), &b.to_f32_vec().unwrap(), m, k, n);
         let what = format!("[{m}, {k}] x [{k}, {n}]");
-        assert_close(&a.matmul(&b).unwrap().to_f32_vec(), &want, 1e-4, &what);
+        assert_close(
+            &a.matmul(&b).unwrap().to_f32_vec().unwrap(),
+            &want,
+            1e-4,
+            &what,
+        );
         // the transposed operands are read in place
         let at = a.transpose(0, 1).unwrap().contiguous();
         let bt = b.transpose(0, 1).unwrap().contiguous();
@@ -316,7 +330,7 @@ fn threaded_matrix_products_match_direct_sums() {
             .matmul(&bt.transpose(0, 1).unwrap())
             .unwrap();
         assert_close(
-            &via_t.to_f32_vec(),
+            &via_t.to_f32_vec().unwrap(),
             &want,
             1e-4,
             &format!("{what} transposed"),
@@ -326,8 +340,8 @@ fn threaded_matrix_products_match_direct_sums() {
     let (bs, m, k, n) = (6, 70, 80, 90);
     let a = spread(&[bs, m, k], -1.0, 1.0, 33);
     let b = spread(&[bs, k, n], -1.0, 1.0, 34);
-    let got = a.matmul(&b).unwrap().to_f32_vec();
-    let (av, bv) = (a.to_f32_vec(), b.to_f32_vec());
+    let got = a.matmul(&b).unwrap().to_f32_vec().unwrap();
+    let (av, bv) = (a.to_f32_vec().unwrap(), b.to_f32_vec().unwrap());
     for i in 0..bs {
         let want = direct_matmul(
             &av[i * m * k..(i + 1) * m * k],

@@ -19,7 +19,7 @@ fn conv_and_pool_values() {
         .conv2d(&w, None, (1, 1), Padding::Explicit(0, 0), (1, 1))
         .unwrap();
     assert_eq!(y.shape(), &[1, 1, 2, 2]);
-    assert_eq!(y.to_f32_vec(), vec![12., 16., 24., 28.]);
+    assert_eq!(y.to_f32_vec().unwrap(), vec![12., 16., 24., 28.]);
     // padding 1, stride 2: corners of the zero-padded sums
     let y = x
         .conv2d(
@@ -30,7 +30,7 @@ fn conv_and_pool_values() {
             (1, 1),
         )
         .unwrap();
-    assert_eq!(y.to_f32_vec(), vec![2., 6., 12., 29.]);
+    assert_eq!(y.to_f32_vec().unwrap(), vec![2., 6., 12., 29.]);
     // "same" keeps the size, with an even kernel too
     assert_eq!(
         x.conv2d(&w, None, (1, 1), Padding::Same, (1, 1))
@@ -39,24 +39,31 @@ fn conv_and_pool_values() {
         &[1, 1, 3, 3]
     );
     assert_eq!(
-        x.max_pool2d((2, 2), (1, 1), (0, 0)).unwrap().to_f32_vec(),
+        x.max_pool2d((2, 2), (1, 1), (0, 0))
+            .unwrap()
+            .to_f32_vec().unwrap()
+            .unwrap(),
         vec![5., 6., 8., 9.]
     );
     assert_eq!(
-        x.avg_pool2d((2, 2), (1, 1), (0, 0)).unwrap().to_f32_vec(),
+        x.avg_pool2d((2, 2), (1, 1), (0, 0))
+            .unwrap()
+            .to_f32_vec().unwrap()
+            .unwrap(),
         vec![3., 4., 6., 7.]
     );
-    assert_eq!(x.global_avg_pool().unwrap().to_f32_vec(), vec![5.]);
+    assert_eq!(x.global_avg_pool().unwrap().to_f32_vec().unwrap(), vec![5.]);
     let s = t(&[1., 3., 2., 5., 4., 0.], &[1, 1, 6]);
     assert_eq!(
-        s.max_pool1d(2, 2, 0).unwrap().to_f32_vec(),
+        s.max_pool1d(2, 2, 0).unwrap().to_f32_vec().unwrap(),
         vec![3., 5., 4.]
     );
     let k = t(&[1., -1.], &[1, 1, 2]);
     assert_eq!(
         s.conv1d(&k, None, 1, Padding::Explicit(0, 0), 2)
             .unwrap()
-            .to_f32_vec(),
+            .to_f32_vec().unwrap()
+            .unwrap(),
         vec![-1., -2., -2., 5.]
     );
     assert!(
@@ -87,15 +94,15 @@ fn batch_norm_running_statistics_and_modes() {
     let x = t(&[1., 10., 3., 20.], &[2, 2]);
     let y = bn.forward(&x).unwrap();
     // Normalised with the batch's (biased) statistics: each column becomes [-1, 1].
-    assert_close(&y.to_f32_vec(), &[-1., -1., 1., 1.], 1e-4);
+    assert_close(&y.to_f32_vec().unwrap(), &[-1., -1., 1., 1.], 1e-4);
     // running = 0.9 * running + 0.1 * batch, with the unbiased variance.
     assert_close(
-        &bn.get_tensor("running_mean").unwrap().to_f32_vec(),
+        &bn.get_tensor("running_mean").unwrap().to_f32_vec().unwrap(),
         &[0.2, 1.5],
         1e-6,
     );
     assert_close(
-        &bn.get_tensor("running_var").unwrap().to_f32_vec(),
+        &bn.get_tensor("running_var").unwrap().to_f32_vec().unwrap(),
         &[0.9 + 0.1 * 2.0, 0.9 + 0.1 * 50.0],
         1e-5,
     );
@@ -103,7 +110,7 @@ fn batch_norm_running_statistics_and_modes() {
     bn.set_tensor("running_mean", t(&[1., 2.], &[2])).unwrap();
     bn.set_tensor("running_var", t(&[4., 9.], &[2])).unwrap();
     let y = bn.forward(&t(&[3., 8.], &[1, 2])).unwrap();
-    assert_close(&y.to_f32_vec(), &[1.0, 2.0], 1e-4);
+    assert_close(&y.to_f32_vec().unwrap(), &[1.0, 2.0], 1e-4);
     assert!(
         bn.set_tensor("running_mean", t(&[1.], &[1])).is_err(),
         "shape is checked"
@@ -129,7 +136,8 @@ fn layers_are_shared_between_models() {
         .unwrap()
         .grad()
         .unwrap()
-        .to_f32_vec();
+        .to_f32_vec().unwrap()
+        .unwrap();
     assert_close(&g, &[2., 4., 2., 4.], 1e-6);
 }
 
@@ -146,7 +154,7 @@ fn one_param(rule: Rule, lr: f64, wd: f64, steps: usize) -> Vec<f32> {
             .backward()
             .unwrap(); // gradient 0.5
         opt.step().unwrap();
-        seen.push(p.to_f32_vec()[0]);
+        seen.push(p.to_f32_vec().unwrap()[0]);
     }
     seen
 }
@@ -311,7 +319,7 @@ fn schedules_and_clipping() {
         .unwrap();
     let norm = clip_grad_norm(std::slice::from_ref(&q), 1.0).unwrap();
     assert!((norm - 5.0).abs() < 1e-6);
-    assert_close(&q.grad().unwrap().to_f32_vec(), &[0.6, 0.8], 1e-5);
+    assert_close(&q.grad().unwrap().to_f32_vec().unwrap(), &[0.6, 0.8], 1e-5);
 }
 
 #[test]
@@ -374,8 +382,8 @@ fn saved_models_load_with_identical_predictions_and_mismatches_are_listed() {
         .unwrap();
     let (ya, yb) = (rt.get_tensor("ya").unwrap(), rt.get_tensor("yb").unwrap());
     assert_eq!(
-        ya.to_f32_vec(),
-        yb.to_f32_vec(),
+        ya.to_f32_vec().unwrap(),
+        yb.to_f32_vec().unwrap(),
         "identical predictions after loading"
     );
     // The file holds parameters and running statistics under dotted names, readable back.
@@ -459,7 +467,7 @@ fn initialisers() {
     ember::tensor::random::manual_seed(0);
     let w = make(&Init::GlorotUniform, &[200, 300], Device::Cpu).unwrap();
     let bound = (6.0f32 / 500.0).sqrt();
-    assert!(w.to_f32_vec().iter().all(|v| v.abs() <= bound));
+    assert!(w.to_f32_vec().unwrap().iter().all(|v| v.abs() <= bound));
     let h = make(&Init::HeNormal, &[400, 500], Device::Cpu).unwrap();
     assert!(
         (h.std(None, true, false).unwrap().item().unwrap() - (2.0f64 / 500.0).sqrt()).abs() < 0.003
@@ -473,7 +481,8 @@ fn initialisers() {
     assert_eq!(
         make(&Init::Identity, &[2, 2], Device::Cpu)
             .unwrap()
-            .to_f32_vec(),
+            .to_f32_vec().unwrap()
+            .unwrap(),
         vec![1., 0., 0., 1.]
     );
     assert!(make(&Init::Identity, &[2, 2, 2], Device::Cpu).is_err());

@@ -51,13 +51,13 @@ fn compare(case: &str, i: usize, got: &Tensor, want: &Tensor) -> (f64, usize) {
     if want.dtype() != DType::F32 {
         assert_eq!(got.dtype(), want.dtype(), "{case}: output {i} dtype");
         assert_eq!(
-            got.to_i64_vec(),
-            want.to_i64_vec(),
+            got.to_i64_vec().unwrap(),
+            want.to_i64_vec().unwrap(),
             "{case}: output {i} differs"
         );
         return (0.0, want.numel());
     }
-    let (g, w) = (got.to_f32_vec(), want.to_f32_vec());
+    let (g, w) = (got.to_f32_vec().unwrap(), want.to_f32_vec().unwrap());
     let mut worst = 0f64;
     for (j, (&a, &e)) in g.iter().zip(&w).enumerate() {
         if e.is_nan() {

@@ -63,16 +63,16 @@ fn lstm_matches_pytorch_bidirectional() {
     let (out, h, c) = run(&m, &f(&[2, 3, 3], 0.1), &SequenceInput::default());
     assert_eq!(out.shape(), &[2, 3, 4]);
     #[rustfmt::skip]
-    assert_close(&out.to_f32_vec(), &[-0.237356, -0.094788, -0.296662, 0.027659, -0.243325, -0.276578, -0.181466, -0.084054, -0.163805, -0.253868, 0.033489, -0.148101, -0.238807, -0.095376, -0.297451, 0.027318, -0.241389, -0.277766, -0.178936, -0.085514, -0.164187, -0.252645, 0.032872, -0.146267], 1e-5);
+    assert_close(&out.to_f32_vec().unwrap(), &[-0.237356, -0.094788, -0.296662, 0.027659, -0.243325, -0.276578, -0.181466, -0.084054, -0.163805, -0.253868, 0.033489, -0.148101, -0.238807, -0.095376, -0.297451, 0.027318, -0.241389, -0.277766, -0.178936, -0.085514, -0.164187, -0.252645, 0.032872, -0.146267], 1e-5);
     assert_close(
-        &h.to_f32_vec(),
+        &h.to_f32_vec().unwrap(),
         &[
             -0.163805, -0.253868, -0.164187, -0.252645, -0.296662, 0.027659, -0.297451, 0.027318,
         ],
         1e-5,
     );
     assert_close(
-        &c.unwrap().to_f32_vec(),
+        &c.unwrap().to_f32_vec().unwrap(),
         &[
             -0.503113, -0.413755, -0.503607, -0.41231, -0.544891, 0.051962, -0.545508, 0.051497,
         ],
@@ -90,9 +90,9 @@ fn gru_and_relu_rnn_match_pytorch() {
     let (out, h, c) = run(&g, &f(&[2, 3, 3], 0.1), &SequenceInput::default());
     assert!(c.is_none());
     #[rustfmt::skip]
-    assert_close(&out.to_f32_vec(), &[-0.42517, -0.339464, -0.57195, -0.611872, -0.572347, -0.63401, -0.426527, -0.340118, -0.570783, -0.612862, -0.572574, -0.633003], 1e-5);
+    assert_close(&out.to_f32_vec().unwrap(), &[-0.42517, -0.339464, -0.57195, -0.611872, -0.572347, -0.63401, -0.426527, -0.340118, -0.570783, -0.612862, -0.572574, -0.633003], 1e-5);
     assert_close(
-        &h.to_f32_vec(),
+        &h.to_f32_vec().unwrap(),
         &[-0.572347, -0.63401, -0.572574, -0.633003],
         1e-5,
     );
@@ -103,7 +103,7 @@ fn gru_and_relu_rnn_match_pytorch() {
     r.set_tensor("bias_l0", f(&[2], 1.6)).unwrap();
     let (out, _, _) = run(&r, &f(&[2, 3, 3], 0.1), &SequenceInput::default());
     #[rustfmt::skip]
-    assert_close(&out.to_f32_vec(), &[0.867075, 0.02039, 1.081465, 0.635485, 0.78628, 0.79449, 0.873648, 0.018531, 1.075089, 0.643195, 0.788922, 0.787875], 1e-5);
+    assert_close(&out.to_f32_vec().unwrap(), &[0.867075, 0.02039, 1.081465, 0.635485, 0.78628, 0.79449, 0.873648, 0.018531, 1.075089, 0.643195, 0.788922, 0.787875], 1e-5);
 }
 
 /// Loss = sum(output * w) + sum(h * w2) for fixed projection weights.
@@ -135,8 +135,9 @@ fn gradcheck_layer(name: &str, m: &Module, x: &Tensor, lengths: Option<Vec<usize
         let analytic = p
             .grad()
             .unwrap_or_else(|| panic!("{name}: no gradient for {pname}"))
-            .to_f32_vec();
-        let base = p.to_f32_vec();
+            .to_f32_vec().unwrap()
+            .unwrap();
+        let base = p.to_f32_vec().unwrap();
         for j in 0..base.len() {
             let eval = |d: f32| -> f64 {
                 let _g = ember::tensor::no_grad();
@@ -210,10 +211,18 @@ fn cells_step_like_the_layer() {
         let xt = x.narrow(1, step, 1).unwrap().reshape(&[2, 3]).unwrap();
         s = cell.step(&xt, &s).unwrap();
         let want = out.narrow(1, step, 1).unwrap().reshape(&[2, 4]).unwrap();
-        assert_close(&s[0].to_f32_vec(), &want.to_f32_vec(), 1e-6);
+        assert_close(
+            &s[0].to_f32_vec().unwrap(),
+            &want.to_f32_vec().unwrap(),
+            1e-6,
+        );
     }
-    assert_close(&s[0].to_f32_vec(), &h.to_f32_vec(), 1e-6);
-    assert_close(&s[1].to_f32_vec(), &c.unwrap().to_f32_vec(), 1e-6);
+    assert_close(&s[0].to_f32_vec().unwrap(), &h.to_f32_vec().unwrap(), 1e-6);
+    assert_close(
+        &s[1].to_f32_vec().unwrap(),
+        &c.unwrap().to_f32_vec().unwrap(),
+        1e-6,
+    );
 }
 
 #[test]
@@ -242,28 +251,29 @@ fn a_sequence_alone_equals_it_inside_a_padded_batch() {
         );
         let first = ob.narrow(0, 0, 1).unwrap();
         assert_close(
-            &first.narrow(1, 0, 3).unwrap().to_f32_vec(),
-            &o1.to_f32_vec(),
+            &first.narrow(1, 0, 3).unwrap().to_f32_vec().unwrap(),
+            &o1.to_f32_vec().unwrap(),
             1e-5,
         );
         assert!(
             first
                 .narrow(1, 3, 2)
                 .unwrap()
-                .to_f32_vec()
+                .to_f32_vec().unwrap()
+                .unwrap()
                 .iter()
                 .all(|&v| v == 0.0),
             "outputs past the length are zero"
         );
         assert_close(
-            &hb.narrow(1, 0, 1).unwrap().to_f32_vec(),
-            &h1.to_f32_vec(),
+            &hb.narrow(1, 0, 1).unwrap().to_f32_vec().unwrap(),
+            &h1.to_f32_vec().unwrap(),
             1e-5,
         );
         if let (Some(cb), Some(c1)) = (cb, c1) {
             assert_close(
-                &cb.narrow(1, 0, 1).unwrap().to_f32_vec(),
-                &c1.to_f32_vec(),
+                &cb.narrow(1, 0, 1).unwrap().to_f32_vec().unwrap(),
+                &c1.to_f32_vec().unwrap(),
                 1e-5,
             );
         }
@@ -294,7 +304,11 @@ fn stateful_mode_carries_state_until_reset() {
         &SequenceInput::default(),
     );
     let joined = Tensor::cat(&[a, b], 1).unwrap();
-    assert_close(&joined.to_f32_vec(), &whole.to_f32_vec(), 1e-6);
+    assert_close(
+        &joined.to_f32_vec().unwrap(),
+        &whole.to_f32_vec().unwrap(),
+        1e-6,
+    );
     stateful.reset_states();
     let (again, _, _) = run(
         &stateful,
@@ -302,8 +316,8 @@ fn stateful_mode_carries_state_until_reset() {
         &SequenceInput::default(),
     );
     assert_close(
-        &again.to_f32_vec(),
-        &whole.narrow(1, 0, 3).unwrap().to_f32_vec(),
+        &again.to_f32_vec().unwrap(),
+        &whole.narrow(1, 0, 3).unwrap().to_f32_vec().unwrap(),
         1e-6,
     );
     // a different batch size without a reset is an error, not a panic
@@ -343,10 +357,14 @@ fn initial_state_and_last_output() {
         -1,
     )
     .unwrap();
-    assert_close(&o.output.to_f32_vec(), &want.to_f32_vec(), 0.0);
+    assert_close(
+        &o.output.to_f32_vec().unwrap(),
+        &want.to_f32_vec().unwrap(),
+        0.0,
+    );
     // a different initial state changes the result
     let o0 = m.run_sequence(&x, &SequenceInput::default()).unwrap();
-    assert!(o0.output.to_f32_vec() != o.output.to_f32_vec());
+    assert!(o0.output.to_f32_vec().unwrap() != o.output.to_f32_vec().unwrap());
     // a wrong-shaped state is a clear error
     let err = m
         .run_sequence(
@@ -370,15 +388,15 @@ fn attention_weights_are_masked_and_sum_to_one() {
     let mask = t(&[1., 1., 1., 1., 1., 1., 0., 0.], &[2, 4]);
     let (ctx, w) = att.attend(&keys, &q, Some(&mask)).unwrap();
     assert_eq!(ctx.shape(), &[2, 4]);
-    let w = w.to_f32_vec();
+    let w = w.to_f32_vec().unwrap();
     assert_eq!(&w[6..], &[0.0, 0.0]);
     assert!((w[..4].iter().sum::<f32>() - 1.0).abs() < 1e-5);
     assert!((w[4..].iter().sum::<f32>() - 1.0).abs() < 1e-5);
     // the context is the weighted sum of the keys
-    let k = keys.to_f32_vec();
+    let k = keys.to_f32_vec().unwrap();
     for e in 0..4 {
         let want: f32 = (0..4).map(|j| w[4 + j] * k[16 + j * 4 + e]).sum();
-        assert!((ctx.to_f32_vec()[4 + e] - want).abs() < 1e-5);
+        assert!((ctx.to_f32_vec().unwrap()[4 + e] - want).abs() < 1e-5);
     }
 }
 
@@ -436,23 +454,26 @@ fn dropout_applies_only_in_training_mode() {
     let (e1, _, _) = run(&m, &x, &SequenceInput::default());
     let (e2, _, _) = run(&m, &x, &SequenceInput::default());
     assert_eq!(
-        e1.to_f32_vec(),
-        e2.to_f32_vec(),
+        e1.to_f32_vec().unwrap(),
+        e2.to_f32_vec().unwrap(),
         "evaluation is deterministic"
     );
     m.set_training(true);
     let (t1, _, _) = run(&m, &x, &SequenceInput::default());
     let (t2, _, _) = run(&m, &x, &SequenceInput::default());
     assert!(
-        t1.to_f32_vec() != e1.to_f32_vec(),
+        t1.to_f32_vec().unwrap() != e1.to_f32_vec().unwrap(),
         "training mode drops units"
     );
-    assert!(t1.to_f32_vec() != t2.to_f32_vec(), "a new mask per call");
+    assert!(
+        t1.to_f32_vec().unwrap() != t2.to_f32_vec().unwrap(),
+        "a new mask per call"
+    );
     // with dropout off, training and evaluation agree
     let plain = layer(cfg(CellKind::Gru, 3, 4));
     plain.set_training(true);
     let (a, _, _) = run(&plain, &x, &SequenceInput::default());
     plain.set_training(false);
     let (b, _, _) = run(&plain, &x, &SequenceInput::default());
-    assert_eq!(a.to_f32_vec(), b.to_f32_vec());
+    assert_eq!(a.to_f32_vec().unwrap(), b.to_f32_vec().unwrap());
 }

@@ -36,47 +36,74 @@ fn eval_t(rt: &mut Runtime, code: &str) -> Tensor {
 fn operators_and_scalars_on_either_side() {
     let mut r = rt();
     assert_eq!(
-        eval_t(&mut r, "2 * tensor([1.0, 2.0]) + 1").to_f32_vec(),
+        eval_t(&mut r, "2 * tensor([1.0, 2.0]) + 1")
+            .to_f32_vec().unwrap()
+            .unwrap(),
         vec![3., 5.]
     );
     assert_eq!(
-        eval_t(&mut r, "1.0 - tensor([1, 2])").to_f32_vec(),
+        eval_t(&mut r, "1.0 - tensor([1, 2])").to_f32_vec().unwrap(),
         vec![0., -1.]
     );
     assert_eq!(
-        eval_t(&mut r, "tensor([1, 2]) - 1").to_i64_vec(),
+        eval_t(&mut r, "tensor([1, 2]) - 1").to_i64_vec().unwrap(),
         vec![0, 1]
     );
-    assert_eq!(eval_t(&mut r, "tensor([3.0]) / 2").to_f32_vec(), vec![1.5]);
-    assert_eq!(eval_t(&mut r, "6 / tensor([3.0])").to_f32_vec(), vec![2.0]);
-    assert_eq!(eval_t(&mut r, "tensor([3.0]) ** 2").to_f32_vec(), vec![9.0]);
-    assert_eq!(eval_t(&mut r, "2 ** tensor([3.0])").to_f32_vec(), vec![8.0]);
     assert_eq!(
-        eval_t(&mut r, "tensor([2.0, 3.0]) ** tensor([2.0, 0.5])").to_f32_vec()[0],
+        eval_t(&mut r, "tensor([3.0]) / 2").to_f32_vec().unwrap(),
+        vec![1.5]
+    );
+    assert_eq!(
+        eval_t(&mut r, "6 / tensor([3.0])").to_f32_vec().unwrap(),
+        vec![2.0]
+    );
+    assert_eq!(
+        eval_t(&mut r, "tensor([3.0]) ** 2").to_f32_vec().unwrap(),
+        vec![9.0]
+    );
+    assert_eq!(
+        eval_t(&mut r, "2 ** tensor([3.0])").to_f32_vec().unwrap(),
+        vec![8.0]
+    );
+    assert_eq!(
+        eval_t(&mut r, "tensor([2.0, 3.0]) ** tensor([2.0, 0.5])")
+            .to_f32_vec().unwrap()
+            .unwrap()[0],
         4.0
     );
-    assert_eq!(eval_t(&mut r, "-tensor([1.0])").to_f32_vec(), vec![-1.0]);
     assert_eq!(
-        eval_t(&mut r, "tensor([1, 5]) > 2").to_bool_vec(),
+        eval_t(&mut r, "-tensor([1.0])").to_f32_vec().unwrap(),
+        vec![-1.0]
+    );
+    assert_eq!(
+        eval_t(&mut r, "tensor([1, 5]) > 2").to_bool_vec().unwrap(),
         vec![false, true]
     );
     assert_eq!(
-        eval_t(&mut r, "tensor([1, 5]) == tensor([1, 4])").to_bool_vec(),
+        eval_t(&mut r, "tensor([1, 5]) == tensor([1, 4])")
+            .to_bool_vec().unwrap()
+            .unwrap(),
         vec![true, false]
     );
     assert_eq!(
-        eval_t(&mut r, "!(tensor([1, 5]) >= 5)").to_bool_vec(),
+        eval_t(&mut r, "!(tensor([1, 5]) >= 5)")
+            .to_bool_vec().unwrap()
+            .unwrap(),
         vec![true, false]
     );
     assert_eq!(
-        eval_t(&mut r, "(tensor([1, 5]) > 0) & (tensor([1, 5]) < 3)").to_bool_vec(),
+        eval_t(&mut r, "(tensor([1, 5]) > 0) & (tensor([1, 5]) < 3)")
+            .to_bool_vec().unwrap()
+            .unwrap(),
         vec![true, false]
     );
     let m = eval_t(&mut r, "let a = tensor([[1.0, 2.0], [3.0, 4.0]]); a @ a");
-    assert_eq!(m.to_f32_vec(), vec![7., 10., 15., 22.]);
+    assert_eq!(m.to_f32_vec().unwrap(), vec![7., 10., 15., 22.]);
     // `@` binds like `*`: tighter than `+`.
     assert_eq!(
-        eval_t(&mut r, "tensor([1.0]) + tensor([[2.0]]) @ tensor([[3.0]])").to_f32_vec(),
+        eval_t(&mut r, "tensor([1.0]) + tensor([[2.0]]) @ tensor([[3.0]])")
+            .to_f32_vec().unwrap()
+            .unwrap(),
         vec![7.0]
     );
     assert_eq!(
@@ -84,15 +111,20 @@ fn operators_and_scalars_on_either_side() {
             &mut r,
             "where(tensor([true, false]), 1.0, tensor([5.0, 6.0]))"
         )
-        .to_f32_vec(),
+        .to_f32_vec().unwrap()
+        .unwrap(),
         vec![1., 6.]
     );
     assert_eq!(
-        eval_t(&mut r, "maximum(tensor([1.0, 4.0]), 2)").to_f32_vec(),
+        eval_t(&mut r, "maximum(tensor([1.0, 4.0]), 2)")
+            .to_f32_vec().unwrap()
+            .unwrap(),
         vec![2., 4.]
     );
     assert_eq!(
-        eval_t(&mut r, "tensor([-1.0, 2.0]).clamp((), 1)").to_f32_vec(),
+        eval_t(&mut r, "tensor([-1.0, 2.0]).clamp((), 1)")
+            .to_f32_vec().unwrap()
+            .unwrap(),
         vec![-1., 1.]
     );
 }
@@ -105,25 +137,36 @@ fn methods_and_functions_are_interchangeable() {
         "let x = tensor([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]]);",
     );
     assert_eq!(
-        eval_t(&mut r, "x.sum(1)").to_f32_vec(),
-        eval_t(&mut r, "sum(x, 1)").to_f32_vec()
+        eval_t(&mut r, "x.sum(1)").to_f32_vec().unwrap(),
+        eval_t(&mut r, "sum(x, 1)").to_f32_vec().unwrap()
     );
     assert_eq!(eval_t(&mut r, "x.mean(0, true)").shape(), &[1, 3]);
-    assert_eq!(eval_t(&mut r, "x.max(1).values").to_f32_vec(), vec![5., 6.]);
-    assert_eq!(eval_t(&mut r, "x.max(1).indices").to_i64_vec(), vec![1, 2]);
+    assert_eq!(
+        eval_t(&mut r, "x.max(1).values").to_f32_vec().unwrap(),
+        vec![5., 6.]
+    );
+    assert_eq!(
+        eval_t(&mut r, "x.max(1).indices").to_i64_vec().unwrap(),
+        vec![1, 2]
+    );
     assert_eq!(eval_t(&mut r, "x.min(0, true).values").shape(), &[1, 3]);
     assert_eq!(
-        eval_t(&mut r, "x.max(tensor(4.5))").to_f32_vec(),
+        eval_t(&mut r, "x.max(tensor(4.5))").to_f32_vec().unwrap(),
         vec![4.5, 5., 4.5, 4.5, 4.5, 6.]
     );
     assert_eq!(eval_f(&mut r, "x.max().item()"), 6.0);
-    assert_eq!(eval_t(&mut r, "x.argmax(1)").to_i64_vec(), vec![1, 2]);
+    assert_eq!(
+        eval_t(&mut r, "x.argmax(1)").to_i64_vec().unwrap(),
+        vec![1, 2]
+    );
     assert_eq!(eval_t(&mut r, "x.view(-1, 2)").shape(), &[3, 2]);
     assert_eq!(eval_t(&mut r, "x.reshape([3, -1])").shape(), &[3, 2]);
     assert_eq!(eval_t(&mut r, "x.permute(1, 0)").shape(), &[3, 2]);
     assert_eq!(eval_t(&mut r, "x.t()").shape(), &[3, 2]);
     assert_eq!(
-        eval_t(&mut r, "x.variance(1, #{unbiased: false})").to_f32_vec()[0],
+        eval_t(&mut r, "x.variance(1, #{unbiased: false})")
+            .to_f32_vec().unwrap()
+            .unwrap()[0],
         8.0 / 3.0
     );
     assert_eq!(eval_f(&mut r, "x.shape[1]"), 3.0);
@@ -152,11 +195,15 @@ fn methods_and_functions_are_interchangeable() {
         "unknown options are reported"
     );
     assert_eq!(
-        eval_t(&mut r, "split(arange(5), 2)[2]").to_i64_vec(),
+        eval_t(&mut r, "split(arange(5), 2)[2]")
+            .to_i64_vec().unwrap()
+            .unwrap(),
         vec![4]
     );
     assert_eq!(
-        eval_t(&mut r, "arange(6).chunk(3)[1]").to_i64_vec(),
+        eval_t(&mut r, "arange(6).chunk(3)[1]")
+            .to_i64_vec().unwrap()
+            .unwrap(),
         vec![2, 3]
     );
     assert_eq!(
@@ -183,33 +230,45 @@ fn methods_and_functions_are_interchangeable() {
 fn indexing_reads_and_writes() {
     let mut r = rt();
     run(&mut r, "let X = arange(12).reshape([4, 3]).float();");
-    assert_eq!(eval_t(&mut r, "X[1]").to_f32_vec(), vec![3., 4., 5.]);
+    assert_eq!(
+        eval_t(&mut r, "X[1]").to_f32_vec().unwrap(),
+        vec![3., 4., 5.]
+    );
     assert_eq!(eval_f(&mut r, "X[1][2].item()"), 5.0);
-    assert_eq!(eval_t(&mut r, "X[-1]").to_f32_vec(), vec![9., 10., 11.]);
+    assert_eq!(
+        eval_t(&mut r, "X[-1]").to_f32_vec().unwrap(),
+        vec![9., 10., 11.]
+    );
     assert_eq!(eval_t(&mut r, "X[1..3]").shape(), &[2, 3]);
     assert_eq!(eval_t(&mut r, "X[2..=3]").shape(), &[2, 3]);
     assert_eq!(
-        eval_t(&mut r, "X[tensor([3, 0])]").to_f32_vec()[..3],
+        eval_t(&mut r, "X[tensor([3, 0])]").to_f32_vec().unwrap()[..3],
         [9., 10., 11.]
     );
-    assert_eq!(eval_t(&mut r, "X[X > 9.5]").to_f32_vec(), vec![10., 11.]);
+    assert_eq!(
+        eval_t(&mut r, "X[X > 9.5]").to_f32_vec().unwrap(),
+        vec![10., 11.]
+    );
     run(
         &mut r,
         "X[0] = tensor([7.0, 8.0, 9.0]); X[1] = 0; X[2..4] = tensor([1.0, 1.0, 1.0]);",
     );
     assert_eq!(
-        eval_t(&mut r, "X").to_f32_vec(),
+        eval_t(&mut r, "X").to_f32_vec().unwrap(),
         vec![7., 8., 9., 0., 0., 0., 1., 1., 1., 1., 1., 1.]
     );
     run(&mut r, "X[tensor([0, 3])] = -1.0;");
     assert_eq!(
-        eval_t(&mut r, "X.sum(1)").to_f32_vec(),
+        eval_t(&mut r, "X.sum(1)").to_f32_vec().unwrap(),
         vec![-3., 0., 3., -3.]
     );
     run(&mut r, "X[1][2] = 42.0;");
     assert_eq!(eval_f(&mut r, "X[1][2].item()"), 42.0);
     run(&mut r, "index_put(X, 2, 5.0);");
-    assert_eq!(eval_t(&mut r, "X[2]").to_f32_vec(), vec![5., 5., 5.]);
+    assert_eq!(
+        eval_t(&mut r, "X[2]").to_f32_vec().unwrap(),
+        vec![5., 5., 5.]
+    );
 }
 
 #[test]
@@ -219,7 +278,10 @@ fn autograd_from_scripts() {
         &mut r,
         "let w = tensor([1.0, -2.0]); w.requires_grad = true; let y = (w * w * 3).sum(); y.backward();",
     );
-    assert_eq!(eval_t(&mut r, "w.grad").to_f32_vec(), vec![6., -12.]);
+    assert_eq!(
+        eval_t(&mut r, "w.grad").to_f32_vec().unwrap(),
+        vec![6., -12.]
+    );
     assert!(r.eval("w.is_leaf").unwrap().as_bool().unwrap());
     run(&mut r, "w.zero_grad();");
     assert!(r.eval("w.grad").unwrap().is_unit());
@@ -233,7 +295,10 @@ fn autograd_from_scripts() {
         &mut r,
         "let a = requires_grad_(tensor([1.0, 2.0])); (a * 3).backward(tensor([1.0, 10.0]));",
     );
-    assert_eq!(eval_t(&mut r, "a.grad").to_f32_vec(), vec![3., 30.]);
+    assert_eq!(
+        eval_t(&mut r, "a.grad").to_f32_vec().unwrap(),
+        vec![3., 30.]
+    );
     // In-place writes into a tensor that requires grad are refused outside no_grad.
     assert!(r.eval("a[0] = 5.0;").is_err());
     run(&mut r, "no_grad(|| { a[0] = 5.0; });");
@@ -267,14 +332,18 @@ fn autograd_from_scripts() {
 #[test]
 fn seeds_make_runs_reproducible() {
     let mut r = rt();
-    let a = eval_t(&mut r, "manual_seed(3); randn([5])").to_f32_vec();
-    let b = eval_t(&mut r, "manual_seed(3); randn([5])").to_f32_vec();
+    let a = eval_t(&mut r, "manual_seed(3); randn([5])")
+        .to_f32_vec().unwrap()
+        .unwrap();
+    let b = eval_t(&mut r, "manual_seed(3); randn([5])")
+        .to_f32_vec().unwrap()
+        .unwrap();
     assert_eq!(a, b);
     // The generator is global (as PyTorch's is): a runtime built with a seed reseeds it.
     let mut r2 = Runtime::builder().seed(11).build().unwrap();
-    let first = eval_t(&mut r2, "rand([4])").to_f32_vec();
+    let first = eval_t(&mut r2, "rand([4])").to_f32_vec().unwrap();
     let mut r3 = Runtime::builder().seed(11).build().unwrap();
-    assert_eq!(first, eval_t(&mut r3, "rand([4])").to_f32_vec());
+    assert_eq!(first, eval_t(&mut r3, "rand([4])").to_f32_vec().unwrap());
 }
 
 #[test]
@@ -282,7 +351,10 @@ fn session_state_persists_and_host_functions_plug_in() {
     let mut r = rt();
     run(&mut r, "fn double(x) { x * 2 }");
     run(&mut r, "let v = tensor([1.0, 2.0]);");
-    assert_eq!(eval_t(&mut r, "double(v)").to_f32_vec(), vec![2., 4.]);
+    assert_eq!(
+        eval_t(&mut r, "double(v)").to_f32_vec().unwrap(),
+        vec![2., 4.]
+    );
     // Host program → script and back.
     r.set_tensor(
         "host",
@@ -292,7 +364,7 @@ fn session_state_persists_and_host_functions_plug_in() {
         .register_fn("host_scale", |t: Tensor, k: f64| t.mul_scalar(k).unwrap());
     run(&mut r, "let out = host_scale(host, 10.0);");
     assert_eq!(
-        r.get_tensor("out").unwrap().to_f32_vec(),
+        r.get_tensor("out").unwrap().to_f32_vec().unwrap(),
         vec![10., 20., 30.]
     );
     assert!(r.get_value("v").is_some());
@@ -306,7 +378,7 @@ fn stdlib_modules_import_from_anywhere() {
         &mut r,
         "import \"cluster\" as c; c::pairwise_sq_dist(tensor([[0.0, 0.0]]), tensor([[3.0, 4.0], [1.0, 0.0]]))",
     );
-    assert_eq!(d.to_f32_vec(), vec![25., 1.]);
+    assert_eq!(d.to_f32_vec().unwrap(), vec![25., 1.]);
     let e = r.eval("import \"no_such_module\" as m;").unwrap_err();
     assert!(e.message.contains("no_such_module"), "{e}");
 }

@@ -77,6 +77,8 @@ elementwise_ops! {
         /// `x * scale + shift`
         Affine(scale, shift) => "x * scale + shift",
         Recip => "1.f / x",
+        /// Largest integer not above `x` (the identity on integers)
+        Floor => "floorf(x)"; "x",
     }
 }
 
@@ -115,6 +117,74 @@ elementwise_ops! {
     }
 }
 
+impl UnaryOp {
+    /// The op's name in messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            UnaryOp::Neg => "neg",
+            UnaryOp::Exp => "exp",
+            UnaryOp::Log => "log",
+            UnaryOp::Sqrt => "sqrt",
+            UnaryOp::Abs => "abs",
+            UnaryOp::Sin => "sin",
+            UnaryOp::Cos => "cos",
+            UnaryOp::Tanh => "tanh",
+            UnaryOp::Sigmoid => "sigmoid",
+            UnaryOp::Relu => "relu",
+            UnaryOp::Elu(_) => "elu",
+            UnaryOp::LeakyRelu(_) => "leaky_relu",
+            UnaryOp::PowScalar(_) => "pow",
+            UnaryOp::Clamp(..) => "clamp",
+            UnaryOp::Sign => "sign",
+            UnaryOp::InRange(..) => "clamp backward",
+            UnaryOp::Affine(..) => "affine",
+            UnaryOp::Recip => "reciprocal",
+            UnaryOp::Floor => "floor",
+        }
+    }
+}
+
+impl BinaryOp {
+    /// The op's name in messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "sub",
+            BinaryOp::Mul => "mul",
+            BinaryOp::Div => "div",
+            BinaryOp::Pow => "pow",
+            BinaryOp::Maximum => "maximum",
+            BinaryOp::Minimum => "minimum",
+            BinaryOp::SquaredDifference => "squared_difference",
+        }
+    }
+}
+
+impl CompareOp {
+    /// The op's name in messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CompareOp::Eq => "eq",
+            CompareOp::Ne => "ne",
+            CompareOp::Lt => "lt",
+            CompareOp::Le => "le",
+            CompareOp::Gt => "gt",
+            CompareOp::Ge => "ge",
+        }
+    }
+}
+
+impl LogicalOp {
+    /// The op's name in messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LogicalOp::And => "logical_and",
+            LogicalOp::Or => "logical_or",
+            LogicalOp::Xor => "logical_xor",
+        }
+    }
+}
+
 /// Reductions along an axis.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ReduceOp {
@@ -131,6 +201,16 @@ pub enum ReduceOp {
 pub enum ArgReduceOp {
     ArgMax,
     ArgMin,
+}
+
+impl ArgReduceOp {
+    /// The op's name in messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ArgReduceOp::ArgMax => "argmax",
+            ArgReduceOp::ArgMin => "argmin",
+        }
+    }
 }
 
 /// Geometry of sliding-window patches over `[N, C, H, W]`: kernel, stride, dilation and padding
@@ -154,6 +234,59 @@ pub struct Patches {
 }
 
 impl Patches {
+    /// Checks the geometry before any kernel uses it: kernel, stride and dilation at least 1,
+    /// the dilated kernel inside the padded input, and every size a kernel computes (input,
+    /// output, one image's columns, all columns) representable, so the kernels' own arithmetic
+    /// cannot overflow.
+    pub fn validate(&self, op: &str) -> anyhow::Result<()> {
+        let p = self;
+        if [p.kh, p.kw, p.sh, p.sw, p.dh, p.dw].contains(&0) {
+            anyhow::bail!("{op}: kernel, stride and dilation must be at least 1, got {p:?}");
+        }
+        let span = |d: usize, k: usize| d.checked_mul(k - 1).and_then(|x| x.checked_add(1));
+        let padded = |x: usize, a: usize, b: usize| x.checked_add(a).and_then(|x| x.checked_add(b));
+        let (Some(sh), Some(sw), Some(ph), Some(pw)) = (
+            span(p.dh, p.kh),
+            span(p.dw, p.kw),
+            padded(p.h, p.pt, p.pb),
+            padded(p.w, p.pl, p.pr),
+        ) else {
+            anyhow::bail!("{op}: the window or padding sizes overflow ({p:?})");
+        };
+        if sh > ph || sw > pw {
+            anyhow::bail!(
+                "{op}: the {}x{} window (dilated to {sh}x{sw}) does not fit the padded {ph}x{pw} input",
+                p.kh,
+                p.kw
+            );
+        }
+        let l = self.out_h().checked_mul(self.out_w());
+        let prod = |xs: &[Option<usize>]| {
+            xs.iter()
+                .try_fold(1usize, |acc, x| x.and_then(|x| acc.checked_mul(x)))
+        };
+        let some = Some;
+        let sizes = [
+            prod(&[some(p.n), some(p.c), some(p.h), some(p.w)]),
+            prod(&[some(p.n), some(p.c), some(ph), some(pw)]),
+            prod(&[some(p.c), some(p.kh), some(p.kw), l]),
+            prod(&[some(p.c), some(p.kh), some(p.kw), l, some(p.n)]),
+            prod(&[some(p.n), some(p.c), l]),
+        ];
+        if sizes.iter().any(Option::is_none) {
+            anyhow::bail!(
+                "{op}: input [{}, {}, {}, {}] with a {}x{} window has too many elements",
+                p.n,
+                p.c,
+                p.h,
+                p.w,
+                p.kh,
+                p.kw
+            );
+        }
+        Ok(())
+    }
+
     /// Output height: positions where the dilated kernel fits in the padded input.
     pub fn out_h(&self) -> usize {
         let span = self.dh * (self.kh - 1) + 1;

@@ -5,6 +5,7 @@
 pub mod cpu;
 pub mod cuda;
 mod kinds;
+pub mod memory;
 mod recurrent;
 mod window;
 pub use window::Wanted;
@@ -17,8 +18,10 @@ use crate::tensor::{DType, Device};
 use anyhow::Result;
 use cpu::CpuStorage;
 
-/// The bytes behind a tensor, on one device. Always contiguous and row-major.
-#[derive(Clone, Debug)]
+/// The bytes behind a tensor, on one device. Always contiguous and row-major. Not `Clone`:
+/// [`Storage::try_clone`] makes a deep copy (a shallow shared one would let in-place ops alias
+/// values saved for backward).
+#[derive(Debug)]
 pub enum Storage {
     Cpu(CpuStorage),
 }
@@ -26,14 +29,14 @@ pub enum Storage {
 /// The f32 values of a storage, or an error naming `op` (for the fused-kernel dispatchers).
 fn f32s<'a>(op: &str, s: &'a Storage) -> Result<&'a [f32]> {
     match s {
-        Storage::Cpu(CpuStorage::F32(v)) => Ok(v),
+        Storage::Cpu(CpuStorage::F32(v)) => Ok(&v[..]),
         Storage::Cpu(other) => anyhow::bail!("{op}: expects f32 values, got {}", other.dtype()),
     }
 }
 
-/// Host f32 values as a storage.
+/// Host f32 values (allocated through `memory`) as a storage.
 fn host_f32(v: Vec<f32>) -> Storage {
-    Storage::Cpu(CpuStorage::F32(v))
+    Storage::Cpu(CpuStorage::f32(v))
 }
 
 pub use cuda::cuda_available;
@@ -68,54 +71,110 @@ impl Storage {
         self.len() == 0
     }
 
-    /// Uploads host values to `device`.
+    /// Uploads host values to `device` (checked against the memory limits: the values are
+    /// already in host memory, but the tensor they become counts as live).
     pub fn from_f32(data: Vec<f32>, device: Device) -> Result<Storage> {
         on_device(device)?;
-        Ok(Storage::Cpu(CpuStorage::F32(data)))
+        memory::check::<f32>("tensor", data.len())?;
+        Ok(Storage::Cpu(CpuStorage::f32(data)))
     }
 
-    /// Uploads host values to `device`.
+    /// Uploads host values to `device` (see [`Storage::from_f32`]).
     pub fn from_i64(data: Vec<i64>, device: Device) -> Result<Storage> {
         on_device(device)?;
-        Ok(Storage::Cpu(CpuStorage::I64(data)))
+        memory::check::<i64>("tensor", data.len())?;
+        Ok(Storage::Cpu(CpuStorage::i64(data)))
     }
 
-    /// Uploads host values to `device`.
+    /// Uploads host values to `device` (see [`Storage::from_f32`]).
     pub fn from_bool(data: Vec<bool>, device: Device) -> Result<Storage> {
         on_device(device)?;
-        Ok(Storage::Cpu(CpuStorage::Bool(data)))
+        memory::check::<bool>("tensor", data.len())?;
+        Ok(Storage::Cpu(CpuStorage::bool(data)))
     }
 
-    /// Moves the storage to another device.
+    /// `n` copies of `value` as `dtype` on `device`, allocated on the device (`op` names the
+    /// creating op in an allocation error).
+    pub fn full(op: &str, n: usize, value: f64, dtype: DType, device: Device) -> Result<Storage> {
+        on_device(device)?;
+        Ok(Storage::Cpu(match dtype {
+            DType::F32 => CpuStorage::f32(memory::filled(op, n, value as f32)?),
+            DType::I64 => CpuStorage::i64(memory::filled(op, n, value as i64)?),
+            DType::Bool => CpuStorage::bool(memory::filled(op, n, value != 0.0)?),
+        }))
+    }
+
+    /// A deep copy on the same device.
+    pub fn try_clone(&self) -> Result<Storage> {
+        match self {
+            Storage::Cpu(s) => Ok(Storage::Cpu(s.try_clone()?)),
+        }
+    }
+
+    /// A copy on another device.
     pub fn to_device(&self, device: Device) -> Result<Storage> {
         on_device(device)?;
-        Ok(self.clone())
+        self.try_clone()
     }
 
     /// Downloads the values as f32 (converting from the stored dtype).
-    pub fn to_f32_vec(&self) -> Vec<f32> {
+    pub fn to_f32_vec(&self) -> Result<Vec<f32>> {
         match self {
             Storage::Cpu(s) => s.to_f32_vec(),
         }
     }
 
-    /// Downloads the values as i64 (truncating floats toward zero).
-    pub fn to_i64_vec(&self) -> Vec<i64> {
+    /// Downloads the values as i64 (truncating floats toward zero; NaN becomes 0 and
+    /// out-of-range values saturate).
+    pub fn to_i64_vec(&self) -> Result<Vec<i64>> {
         match self {
             Storage::Cpu(s) => s.to_i64_vec(),
         }
     }
 
     /// Downloads the values as bools (non-zero is true).
-    pub fn to_bool_vec(&self) -> Vec<bool> {
+    pub fn to_bool_vec(&self) -> Result<Vec<bool>> {
         match self {
             Storage::Cpu(s) => s.to_bool_vec(),
         }
     }
 
-    pub fn cast(&self, dtype: DType) -> Storage {
+    /// The values converted to `dtype` (floats to integers truncate toward zero, saturating).
+    pub fn cast(&self, dtype: DType) -> Result<Storage> {
         match self {
-            Storage::Cpu(s) => Storage::Cpu(s.cast(dtype)),
+            Storage::Cpu(s) => Ok(Storage::Cpu(s.cast(dtype)?)),
+        }
+    }
+
+    /// True where a value is neither infinite nor NaN.
+    pub fn is_finite(&self) -> Result<Storage> {
+        match self {
+            Storage::Cpu(s) => Ok(Storage::Cpu(cpu::elementwise::is_finite(s)?)),
+        }
+    }
+
+    /// The first i64 value outside `lo..hi`, if any (index range checks). A device backend
+    /// may reduce on the device and read back the one value.
+    pub fn first_outside(&self, lo: i64, hi: i64) -> Result<Option<i64>> {
+        match self {
+            Storage::Cpu(s) => cpu::index::first_outside(s, lo, hi),
+        }
+    }
+
+    /// Positions that sort each contiguous row of `len` values (stable, NaNs last), as i64.
+    pub fn argsort_rows(&self, len: usize, descending: bool) -> Result<Storage> {
+        match self {
+            Storage::Cpu(s) => Ok(Storage::Cpu(cpu::sort::argsort_rows(s, len, descending)?)),
+        }
+    }
+
+    /// `n` categorical draws per row of `k` weights, from `uniforms` (`rows * n` f32 values in
+    /// `[0, 1)`); errors name the first row with a negative, non-finite or all-zero weight.
+    pub fn multinomial(&self, k: usize, n: usize, uniforms: &Storage) -> Result<Storage> {
+        match (self, uniforms) {
+            (Storage::Cpu(p), Storage::Cpu(u)) => {
+                Ok(Storage::Cpu(cpu::sort::multinomial(p, k, n, u)?))
+            }
         }
     }
 
@@ -237,16 +296,16 @@ impl Storage {
     }
 
     /// Reorders the axes and makes the result contiguous.
-    pub fn permute(&self, shape: &[usize], perm: &[usize]) -> Storage {
+    pub fn permute(&self, shape: &[usize], perm: &[usize]) -> Result<Storage> {
         match self {
-            Storage::Cpu(s) => Storage::Cpu(cpu::layout::permute(s, shape, perm)),
+            Storage::Cpu(s) => Ok(Storage::Cpu(cpu::layout::permute(s, shape, perm)?)),
         }
     }
 
     /// Materialises a broadcast to `out`.
-    pub fn expand(&self, shape: &[usize], out: &[usize]) -> Storage {
+    pub fn expand(&self, shape: &[usize], out: &[usize]) -> Result<Storage> {
         match self {
-            Storage::Cpu(s) => Storage::Cpu(cpu::layout::expand(s, shape, out)),
+            Storage::Cpu(s) => Ok(Storage::Cpu(cpu::layout::expand(s, shape, out)?)),
         }
     }
 
@@ -258,16 +317,18 @@ impl Storage {
         start: usize,
         step: usize,
         len: usize,
-    ) -> Storage {
+    ) -> Result<Storage> {
         match self {
-            Storage::Cpu(s) => Storage::Cpu(cpu::layout::slice(s, shape, dim, start, step, len)),
+            Storage::Cpu(s) => Ok(Storage::Cpu(cpu::layout::slice(
+                s, shape, dim, start, step, len,
+            )?)),
         }
     }
 
     /// Reverses the listed axes.
-    pub fn flip(&self, shape: &[usize], dims: &[usize]) -> Storage {
+    pub fn flip(&self, shape: &[usize], dims: &[usize]) -> Result<Storage> {
         match self {
-            Storage::Cpu(s) => Storage::Cpu(cpu::layout::flip(s, shape, dims)),
+            Storage::Cpu(s) => Ok(Storage::Cpu(cpu::layout::flip(s, shape, dims)?)),
         }
     }
 
@@ -282,7 +343,7 @@ impl Storage {
         Ok(Storage::Cpu(cpu::layout::cat(&cpu_parts, dim)?))
     }
 
-    /// Picks the entries `idx` (i64, already range-checked) along `dim`.
+    /// Picks the entries `idx` (i64 in `0..shape[dim]`, else an error) along `dim`.
     pub fn index_select(&self, shape: &[usize], dim: usize, idx: &Storage) -> Result<Storage> {
         match (self, idx) {
             (Storage::Cpu(s), Storage::Cpu(i)) => {
@@ -353,9 +414,9 @@ impl Storage {
     }
 
     /// Flat positions of the true (non-zero) elements, as i64.
-    pub fn nonzero(&self) -> Storage {
+    pub fn nonzero(&self) -> Result<Storage> {
         match self {
-            Storage::Cpu(s) => Storage::Cpu(cpu::index::nonzero(s)),
+            Storage::Cpu(s) => Ok(Storage::Cpu(cpu::index::nonzero(s)?)),
         }
     }
 
@@ -388,43 +449,53 @@ impl Storage {
         }
     }
 
-    /// Per-channel mean and biased variance of `[N, C, L]` data (host vectors of length C).
-    pub fn channel_stats(&self, dims: (usize, usize, usize)) -> Result<(Vec<f32>, Vec<f32>)> {
-        match self {
-            Storage::Cpu(s) => cpu::norm::channel_stats(s, dims),
-        }
+    /// Per-channel mean and biased variance of `[N, C, L]` data (f32 storages of length C).
+    pub fn channel_stats(&self, dims: (usize, usize, usize)) -> Result<(Storage, Storage)> {
+        let (mean, var) = cpu::norm::channel_stats(f32s("batch_norm", self)?, dims)?;
+        Ok((host_f32(mean), host_f32(var)))
     }
 
-    /// `(x - mean) * invstd * w + b` per channel of `[N, C, L]`.
+    /// `(x - mean) * invstd * w + b` per channel of `[N, C, L]` (per-channel f32 storages).
     pub fn channel_normalize(
         &self,
         dims: (usize, usize, usize),
-        mean: &[f32],
-        invstd: &[f32],
-        w: Option<&[f32]>,
-        b: Option<&[f32]>,
+        mean: &Storage,
+        invstd: &Storage,
+        w: Option<&Storage>,
+        b: Option<&Storage>,
     ) -> Result<Storage> {
-        match self {
-            Storage::Cpu(s) => Ok(Storage::Cpu(cpu::norm::normalize(
-                s, dims, mean, invstd, w, b,
-            )?)),
-        }
+        let op = "batch_norm";
+        let w = w.map(|w| f32s(op, w)).transpose()?;
+        let b = b.map(|b| f32s(op, b)).transpose()?;
+        Ok(host_f32(cpu::norm::normalize(
+            f32s(op, self)?,
+            dims,
+            f32s(op, mean)?,
+            f32s(op, invstd)?,
+            w,
+            b,
+        )?))
     }
 
-    /// Gradients of training-mode batch norm: (dx, dweight, dbias).
+    /// Gradients of training-mode batch norm: (dx, dweight, dbias), the last two of length C.
     pub fn batch_norm_backward(
         dy: &Storage,
         x: &Storage,
         dims: (usize, usize, usize),
-        mean: &[f32],
-        invstd: &[f32],
-        w: Option<&[f32]>,
-    ) -> Result<(Storage, Vec<f32>, Vec<f32>)> {
-        match (dy, x) {
-            (Storage::Cpu(dy), Storage::Cpu(x)) => {
-                let (dx, dw, db) = cpu::norm::backward(dy, x, dims, mean, invstd, w)?;
-                Ok((Storage::Cpu(dx), dw, db))
-            }
-        }
+        mean: &Storage,
+        invstd: &Storage,
+        w: Option<&Storage>,
+    ) -> Result<(Storage, Storage, Storage)> {
+        let op = "batch_norm backward";
+        let w = w.map(|w| f32s(op, w)).transpose()?;
+        let (dx, dw, db) = cpu::norm::backward(
+            f32s(op, dy)?,
+            f32s(op, x)?,
+            dims,
+            f32s(op, mean)?,
+            f32s(op, invstd)?,
+            w,
+        )?;
+        Ok((host_f32(dx), host_f32(dw), host_f32(db)))
     }
 }

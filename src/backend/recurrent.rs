@@ -39,7 +39,7 @@ impl Storage {
             dh,
             dc,
             hidden,
-        );
+        )?;
         Ok((host_f32(dg), host_f32(dcp)))
     }
 
@@ -70,7 +70,7 @@ impl Storage {
             f32s(op, h_prev)?,
             f32s(op, dh)?,
             hidden,
-        );
+        )?;
         Ok((host_f32(a), host_f32(b), host_f32(c)))
     }
 }

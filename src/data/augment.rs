@@ -66,9 +66,9 @@ impl Augment {
         if !(self.shift >= 0.0 && self.rotate >= 0.0) {
             bail!("augment: shift and rotate must be non-negative");
         }
-        let src = images.to_f32_vec();
-        let mut out = vec![0f32; src.len()];
-        let u = random::uniform_vec(n * 5, 0.0, 1.0);
+        let src = images.to_f32_vec()?;
+        let mut out = crate::backend::memory::filled("augment", src.len(), 0f32)?;
+        let u = random::uniform_vec(n.saturating_mul(5), 0.0, 1.0)?;
         let max_dx = if self.shift < 1.0 {
             self.shift * w as f64
         } else {

@@ -91,7 +91,7 @@ impl Loader {
                 positive.shape()
             );
         }
-        let mask = positive.to_bool_vec();
+        let mask = positive.to_bool_vec()?;
         let (pos, neg): (Vec<i64>, Vec<i64>) = (0..l.rows as i64).partition(|&i| mask[i as usize]);
         if pos.is_empty() || neg.is_empty() {
             bail!(
@@ -142,7 +142,7 @@ impl Loader {
         self.rows
     }
 
-    fn permutation(&mut self, n: usize) -> Vec<i64> {
+    fn permutation(&mut self, n: usize) -> Result<Vec<i64>> {
         self.epoch += 1;
         match self.seed {
             Some(s) => random::seeded_permutation(n, s.wrapping_add(self.epoch)),
@@ -151,7 +151,7 @@ impl Loader {
     }
 
     /// The row indices of every batch of one epoch.
-    pub fn epoch_indices(&mut self) -> Vec<Vec<i64>> {
+    pub fn epoch_indices(&mut self) -> Result<Vec<Vec<i64>>> {
         let n_batches = self.len();
         if self.balanced.is_some() {
             let (np, nn) = {
@@ -161,14 +161,14 @@ impl Loader {
                     .map(|b| (b.positive.len(), b.negative.len()));
                 b.unwrap_or((0, 0))
             };
-            let pp = self.permutation(np);
-            let pn = self.permutation(nn);
+            let pp = self.permutation(np)?;
+            let pn = self.permutation(nn)?;
             let Some(b) = self.balanced.as_ref() else {
-                return Vec::new();
+                return Ok(Vec::new());
             };
             let k = (b.fraction * self.batch_size as f64).round() as usize;
             let (mut ip, mut ineg) = (0usize, 0usize);
-            return (0..n_batches)
+            return Ok((0..n_batches)
                 .map(|_| {
                     let mut rows = Vec::with_capacity(self.batch_size);
                     for _ in 0..k {
@@ -181,18 +181,18 @@ impl Loader {
                     }
                     rows
                 })
-                .collect();
+                .collect());
         }
         let order: Vec<i64> = if self.shuffle {
-            self.permutation(self.rows)
+            self.permutation(self.rows)?
         } else {
             (0..self.rows as i64).collect()
         };
-        order
+        Ok(order
             .chunks(self.batch_size)
             .take(n_batches)
             .map(<[i64]>::to_vec)
-            .collect()
+            .collect())
     }
 
     /// The tensors' rows at `idx`.
@@ -213,7 +213,9 @@ pub struct Epoch {
 
 impl LoaderHandle {
     pub fn epoch(&self) -> Epoch {
-        let batches = self.0.borrow_mut().epoch_indices();
+        // the index lists are far smaller than the loader's own tensors; if even they cannot
+        // be allocated the epoch is empty
+        let batches = self.0.borrow_mut().epoch_indices().unwrap_or_default();
         Epoch {
             loader: self.clone(),
             batches: batches.into_iter(),
@@ -327,8 +329,8 @@ pub fn train_test_split(
     }
     let order: Vec<i64> = match (shuffle, seed) {
         (false, _) => (0..n as i64).collect(),
-        (true, Some(s)) => random::seeded_permutation(n, s),
-        (true, None) => random::permutation(n),
+        (true, Some(s)) => random::seeded_permutation(n, s)?,
+        (true, None) => random::permutation(n)?,
     };
     Ok((
         rows(tensors, &order[test..])?,

@@ -120,23 +120,23 @@ pub fn parse(bytes: &[u8], what: &str, device: Device) -> Result<Tensor> {
 }
 
 /// The `.npy` image of a tensor.
-pub fn encode(t: &Tensor) -> Vec<u8> {
+pub fn encode(t: &Tensor) -> Result<Vec<u8>> {
     let (descr, body): (&str, Vec<u8>) = match t.dtype() {
         DType::F32 => (
             "<f4",
-            t.to_f32_vec()
+            t.to_f32_vec()?
                 .iter()
                 .flat_map(|v| v.to_le_bytes())
                 .collect(),
         ),
         DType::I64 => (
             "<i8",
-            t.to_i64_vec()
+            t.to_i64_vec()?
                 .iter()
                 .flat_map(|v| v.to_le_bytes())
                 .collect(),
         ),
-        DType::Bool => ("|b1", t.to_bool_vec().iter().map(|&b| b as u8).collect()),
+        DType::Bool => ("|b1", t.to_bool_vec()?.iter().map(|&b| b as u8).collect()),
     };
     let dims: Vec<String> = t.shape().iter().map(usize::to_string).collect();
     let shape = match dims.len() {
@@ -154,7 +154,7 @@ pub fn encode(t: &Tensor) -> Vec<u8> {
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(&body);
-    out
+    Ok(out)
 }
 
 pub fn load_npy(path: &Path, device: Device) -> Result<Tensor> {
@@ -164,7 +164,7 @@ pub fn load_npy(path: &Path, device: Device) -> Result<Tensor> {
 }
 
 pub fn save_npy(path: &Path, t: &Tensor) -> Result<()> {
-    super::write_atomic(path, &encode(t)).context("npy")
+    super::write_atomic(path, &encode(t)?).context("npy")
 }
 
 /// Every array in an `.npz` archive, by name (without `.npy`), in archive order.
@@ -204,7 +204,7 @@ pub fn save_npz(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
             .compression_method(zip::CompressionMethod::Stored);
         for (name, t) in tensors {
             zip.start_file(format!("{name}.npy"), opts).context("npz")?;
-            zip.write_all(&encode(t)).context("npz")?;
+            zip.write_all(&encode(t)?).context("npz")?;
         }
         zip.finish().context("npz")?;
     }

@@ -39,8 +39,8 @@ pub fn blobs(
         );
     }
     checked_shape("blobs", &[n_centres as i64, n_per as i64, dims as i64])?;
-    let c = random::uniform_vec(n_centres * dims, -range as f32, range as f32);
-    let noise = random::normal_vec(n_centres * n_per * dims, 0.0, spread as f32);
+    let c = random::uniform_vec(n_centres * dims, -range as f32, range as f32)?;
+    let noise = random::normal_vec(n_centres * n_per * dims, 0.0, spread as f32)?;
     let mut pts = Vec::with_capacity(noise.len());
     let mut labels = Vec::with_capacity(n_centres * n_per);
     for k in 0..n_centres {
@@ -74,10 +74,14 @@ pub fn random_sequences(
         );
     }
     checked_shape("random_sequences", &[batch as i64, len_to as i64])?;
-    let lens = random::int_vec(batch, len_from as i64, len_to as i64 + 1);
+    let top = |v: i64| {
+        v.checked_add(1)
+            .ok_or_else(|| anyhow::anyhow!("random_sequences: {v} is too large"))
+    };
+    let lens = random::int_vec(batch, len_from as i64, top(len_to as i64)?)?;
     let t = *lens.iter().max().unwrap_or(&1) as usize;
-    let toks = random::int_vec(batch * t, lo, hi + 1);
-    let mut out = vec![0i64; batch * t];
+    let toks = random::int_vec(batch * t, lo, top(hi)?)?;
+    let mut out = crate::backend::memory::filled("random_sequences", batch * t, 0i64)?;
     for (b, &n) in lens.iter().enumerate() {
         out[b * t..b * t + n as usize].copy_from_slice(&toks[b * t..b * t + n as usize]);
     }

@@ -98,7 +98,7 @@ fn orthogonal(shape: &[usize], device: Device) -> Result<Tensor> {
     } else {
         (cols, rows)
     };
-    let mut v = Tensor::normal(&[n, m], 0.0, 1.0, Device::Cpu)?.to_f32_vec();
+    let mut v = Tensor::normal(&[n, m], 0.0, 1.0, Device::Cpu)?.to_f32_vec()?;
     for i in 0..n {
         for j in 0..i {
             let dot: f32 = (0..m).map(|k| v[i * m + k] * v[j * m + k]).sum();

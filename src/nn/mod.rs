@@ -399,7 +399,10 @@ impl Module {
         if let Some(e) = err {
             return Err(e);
         }
-        Ok(total.unwrap_or_else(|| Tensor::scalar(0.0)))
+        match total {
+            Some(t) => Ok(t),
+            None => Tensor::scalar(0.0),
+        }
     }
 
     /// Number of elements in all parameters (and in the trainable ones).

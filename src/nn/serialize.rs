@@ -8,27 +8,27 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-fn to_bytes(t: &Tensor) -> (Dtype, Vec<u8>) {
-    match t.dtype() {
+fn to_bytes(t: &Tensor) -> Result<(Dtype, Vec<u8>)> {
+    Ok(match t.dtype() {
         DType::F32 => (
             Dtype::F32,
-            t.to_f32_vec()
+            t.to_f32_vec()?
                 .iter()
                 .flat_map(|v| v.to_le_bytes())
                 .collect(),
         ),
         DType::I64 => (
             Dtype::I64,
-            t.to_i64_vec()
+            t.to_i64_vec()?
                 .iter()
                 .flat_map(|v| v.to_le_bytes())
                 .collect(),
         ),
         DType::Bool => (
             Dtype::BOOL,
-            t.to_bool_vec().iter().map(|&b| b as u8).collect(),
+            t.to_bool_vec()?.iter().map(|&b| b as u8).collect(),
         ),
-    }
+    })
 }
 
 fn from_view(name: &str, v: &TensorView) -> Result<Tensor> {
@@ -69,10 +69,10 @@ pub fn save_tensors_with_metadata(
     let bytes: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
         .iter()
         .map(|(n, t)| {
-            let (d, b) = to_bytes(t);
-            (n.clone(), d, t.shape().to_vec(), b)
+            let (d, b) = to_bytes(t)?;
+            Ok((n.clone(), d, t.shape().to_vec(), b))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let views = bytes
         .iter()
         .map(|(n, d, s, b)| Ok((n.as_str(), TensorView::new(*d, s.clone(), b)?)))

@@ -19,14 +19,30 @@ fn op_name(op: BinaryOp) -> &'static str {
     }
 }
 
-/// Storage of `t` converted to `dtype` (borrowed when it already is).
-fn as_dtype(t: &Tensor, dtype: DType) -> Storage {
-    let s = t.storage();
-    if s.dtype() == dtype {
-        s.clone()
-    } else {
-        s.cast(dtype)
+/// Storage of a tensor, borrowed, or converted to another dtype.
+enum Operand<'a> {
+    Borrowed(std::cell::Ref<'a, Storage>),
+    Owned(Storage),
+}
+
+impl std::ops::Deref for Operand<'_> {
+    type Target = Storage;
+    fn deref(&self) -> &Storage {
+        match self {
+            Operand::Borrowed(s) => s,
+            Operand::Owned(s) => s,
+        }
     }
+}
+
+/// Storage of `t` converted to `dtype` (borrowed when it already is).
+fn as_dtype(t: &Tensor, dtype: DType) -> Result<Operand<'_>> {
+    let s = t.storage();
+    Ok(if s.dtype() == dtype {
+        Operand::Borrowed(s)
+    } else {
+        Operand::Owned(s.cast(dtype)?)
+    })
 }
 
 /// Forward of a broadcasting binary op after dtype promotion.
@@ -43,9 +59,9 @@ fn forward(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<(Storage, Vec<usize>)
     } else {
         Storage::binary(
             op,
-            &as_dtype(a, dt),
+            &*as_dtype(a, dt)?,
             a.shape(),
-            &as_dtype(b, dt),
+            &*as_dtype(b, dt)?,
             b.shape(),
             &out,
         )
@@ -127,7 +143,7 @@ impl Tensor {
     /// Elementwise power with a tensor exponent.
     pub fn pow(&self, other: &Tensor) -> Result<Tensor> {
         if other.numel() == 1 && !other.requires_grad() && other.ndim() == 0 {
-            return self.pow_scalar(other.to_f32_vec()[0] as f64);
+            return self.pow_scalar(other.item()?);
         }
         self.binary(BinaryOp::Pow, other)
     }
@@ -196,9 +212,9 @@ impl Tensor {
         let dt = DType::promote(self.dtype(), other.dtype());
         let st = Storage::compare(
             op,
-            &as_dtype(self, dt),
+            &*as_dtype(self, dt)?,
             self.shape(),
-            &as_dtype(other, dt),
+            &*as_dtype(other, dt)?,
             other.shape(),
             &out,
         )?;
@@ -234,9 +250,9 @@ impl Tensor {
         let out = broadcast_shapes(name, self.shape(), other.shape())?;
         let st = Storage::logical(
             op,
-            &as_dtype(self, DType::Bool),
+            &*as_dtype(self, DType::Bool)?,
             self.shape(),
-            &as_dtype(other, DType::Bool),
+            &*as_dtype(other, DType::Bool)?,
             other.shape(),
             &out,
         )?;
@@ -276,9 +292,9 @@ impl Tensor {
         let st = Storage::select(
             &cond.storage(),
             cond.shape(),
-            &as_dtype(a, dt),
+            &*as_dtype(a, dt)?,
             a.shape(),
-            &as_dtype(b, dt),
+            &*as_dtype(b, dt)?,
             b.shape(),
             &out,
         )?;

@@ -7,7 +7,6 @@
 use super::resize::PadMode;
 use super::{record, same_device};
 use crate::backend::{Patches, Storage, Wanted};
-use crate::tensor::shape::MAX_ELEMENTS;
 use crate::tensor::{DType, Tensor};
 use anyhow::{Result, bail};
 
@@ -30,8 +29,8 @@ impl Padding {
             Padding::Explicit(ph, pw) => [ph, ph, pw, pw],
             Padding::Sides(t, b, l, r) => [t, b, l, r],
             Padding::Same => {
-                let th = dilation.0 * kernel.0.saturating_sub(1);
-                let tw = dilation.1 * kernel.1.saturating_sub(1);
+                let th = dilation.0.saturating_mul(kernel.0.saturating_sub(1));
+                let tw = dilation.1.saturating_mul(kernel.1.saturating_sub(1));
                 [th / 2, th - th / 2, tw / 2, tw - tw / 2]
             }
         }
@@ -138,22 +137,13 @@ impl Window {
             pl,
             pr,
         };
-        // the patch columns (the largest buffer any window op builds) must be allocatable
-        let (oh, ow) = (p.out_h(), p.out_w());
-        let values = [*n, *c, kh, kw, oh, ow]
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .filter(|&v| v <= MAX_ELEMENTS);
-        if values.is_none() {
-            let padding = self.padding.describe();
-            bail!(
-                "{op}: input {shape:?} with kernel {:?}, stride {:?} and padding {padding} makes \
-                 more than {MAX_ELEMENTS} window values",
-                self.kernel,
-                self.stride,
-            );
-        }
-        if h + pt + pb < dh * (kh - 1) + 1 || w + pl + pr < dw * (kw - 1) + 1 {
+        // a window larger than the padded input has no position
+        let fits = |x: usize, a: usize, b: usize, d: usize, k: usize| {
+            let padded = x.checked_add(a).and_then(|v| v.checked_add(b));
+            let span = d.checked_mul(k - 1).and_then(|v| v.checked_add(1));
+            matches!((padded, span), (Some(p), Some(s)) if p >= s)
+        };
+        if !fits(*h, pt, pb, dh, kh) || !fits(*w, pl, pr, dw, kw) {
             bail!(
                 "{op}: kernel {:?} (dilation {:?}) is larger than the padded input {:?}",
                 self.kernel,
@@ -161,6 +151,9 @@ impl Window {
                 &shape[2..]
             );
         }
+        // every size the kernels compute must be representable (whether the buffers fit in
+        // memory is checked when they are allocated)
+        p.validate(op)?;
         Ok(p)
     }
 }
@@ -292,14 +285,6 @@ impl Tensor {
         };
         let p = window.patches("conv2d", self.shape())?;
         let o = ws[0];
-        if p.n.saturating_mul(o).saturating_mul(p.out_h() * p.out_w()) > MAX_ELEMENTS {
-            bail!(
-                "conv2d: the output [{}, {o}, {}, {}] would hold more than {MAX_ELEMENTS} values",
-                p.n,
-                p.out_h(),
-                p.out_w()
-            );
-        }
         if self.dtype() != DType::F32 || weight.dtype() != DType::F32 {
             bail!(
                 "conv2d: expects f32 input and weight, got {} and {}",

@@ -10,7 +10,7 @@ impl Tensor {
         if dtype == self.dtype() {
             return Ok(self.clone());
         }
-        let st = self.storage().cast(dtype);
+        let st = self.storage().cast(dtype)?;
         Ok(Tensor::from_storage(st, self.shape().to_vec()))
     }
 
@@ -35,21 +35,19 @@ impl Tensor {
             );
         }
         Ok(match self.dtype() {
-            DType::F32 => self.to_f32_vec()[0] as f64,
-            DType::I64 => self.to_i64_vec()[0] as f64,
-            DType::Bool => self.to_bool_vec()[0] as u8 as f64,
+            DType::F32 => self.to_f32_vec()?[0] as f64,
+            DType::I64 => self.to_i64_vec()?[0] as f64,
+            DType::Bool => self.to_bool_vec()?[0] as u8 as f64,
         })
     }
 
     /// Whether `|a - b| <= atol + rtol * |b|` everywhere (shapes broadcast, NaNs differ).
     pub fn allclose(&self, other: &Tensor, rtol: f64, atol: f64) -> Result<bool> {
-        let out = crate::tensor::shape::broadcast_shapes("allclose", self.shape(), other.shape())?;
-        let a = self.to_dtype(DType::F32)?.expand_to(&out)?.to_f32_vec();
-        let b = other.to_dtype(DType::F32)?.expand_to(&out)?.to_f32_vec();
-        Ok(a.iter().zip(&b).all(|(&x, &y)| {
-            let (x, y) = (x as f64, y as f64);
-            x == y || (x - y).abs() <= atol + rtol * y.abs()
-        }))
+        let _guard = crate::tensor::no_grad();
+        let (a, b) = (self.to_dtype(DType::F32)?, other.to_dtype(DType::F32)?);
+        let tol = b.abs()?.affine(rtol, atol)?;
+        let close = a.sub(&b)?.abs()?.le(&tol)?.logical_or(&a.eq(&b)?)?;
+        Ok(close.all(None, false)?.item()? != 0.0)
     }
 
     /// Storage is always contiguous, so this is the tensor itself (kept for PyTorch parity).

@@ -1,29 +1,40 @@
 //! Creating tensors: constants, ranges, identity, and random draws from the global generator.
 
+use crate::backend::{Storage, memory};
 use crate::tensor::random;
-use crate::tensor::shape::numel;
+use crate::tensor::shape::checked_numel;
 use crate::tensor::{DType, Device, Tensor};
 use anyhow::{Result, bail};
 
 impl Tensor {
     /// A tensor of `shape` filled with `value`.
     pub fn full(shape: &[usize], value: f64, dtype: DType, device: Device) -> Result<Tensor> {
-        let n = numel(shape);
-        match dtype {
-            DType::F32 => Tensor::from_f32(vec![value as f32; n], shape, device),
-            DType::I64 => Tensor::from_i64(vec![value as i64; n], shape, device),
-            DType::Bool => Tensor::from_bool(vec![value != 0.0; n], shape, device),
-        }
+        Tensor::filled("full", shape, value, dtype, device)
+    }
+
+    /// [`Tensor::full`] with the creating op (`zeros`, `ones`...) named in errors.
+    pub fn filled(
+        op: &str,
+        shape: &[usize],
+        value: f64,
+        dtype: DType,
+        device: Device,
+    ) -> Result<Tensor> {
+        let n = checked_numel(op, shape)?;
+        Ok(Tensor::from_storage(
+            Storage::full(op, n, value, dtype, device)?,
+            shape.to_vec(),
+        ))
     }
 
     /// Zeros of `shape`.
     pub fn zeros(shape: &[usize], dtype: DType, device: Device) -> Result<Tensor> {
-        Tensor::full(shape, 0.0, dtype, device)
+        Tensor::filled("zeros", shape, 0.0, dtype, device)
     }
 
     /// Ones of `shape`.
     pub fn ones(shape: &[usize], dtype: DType, device: Device) -> Result<Tensor> {
-        Tensor::full(shape, 1.0, dtype, device)
+        Tensor::filled("ones", shape, 1.0, dtype, device)
     }
 
     /// Zeros with the shape, dtype and device of `t`.
@@ -48,24 +59,17 @@ impl Tensor {
             bail!("arange: step must be non-zero and finite, got {step}");
         }
         let n = ((end - start) / step).ceil().max(0.0);
-        if n > crate::tensor::shape::MAX_ELEMENTS as f64 {
-            bail!("arange: {n} elements is more than the limit");
+        if !n.is_finite() || n >= isize::MAX as f64 {
+            bail!("arange: from {start} to {end} by {step} has too many elements");
         }
         let n = n as usize;
         if integral {
-            Tensor::from_i64(
-                (0..n)
-                    .map(|i| start as i64 + i as i64 * step as i64)
-                    .collect(),
-                &[n],
-                device,
-            )
+            let (s, d) = (start as i64, step as i64);
+            let values = (0..n).map(|i| s.wrapping_add((i as i64).wrapping_mul(d)));
+            Tensor::from_i64(memory::collect("arange", n, values)?, &[n], device)
         } else {
-            Tensor::from_f32(
-                (0..n).map(|i| (start + i as f64 * step) as f32).collect(),
-                &[n],
-                device,
-            )
+            let values = (0..n).map(|i| (start + i as f64 * step) as f32);
+            Tensor::from_f32(memory::collect("arange", n, values)?, &[n], device)
         }
     }
 
@@ -80,16 +84,14 @@ impl Tensor {
         } else {
             0.0
         };
-        Tensor::from_f32(
-            (0..n).map(|i| (start + i as f64 * step) as f32).collect(),
-            &[n],
-            device,
-        )
+        let values = (0..n).map(|i| (start + i as f64 * step) as f32);
+        Tensor::from_f32(memory::collect("linspace", n, values)?, &[n], device)
     }
 
     /// The `n × m` identity matrix.
     pub fn eye(n: usize, m: usize, device: Device) -> Result<Tensor> {
-        let mut v = vec![0f32; n * m];
+        let size = checked_numel("eye", &[n, m])?;
+        let mut v = memory::filled("eye", size, 0f32)?;
         for i in 0..n.min(m) {
             v[i * m + i] = 1.0;
         }
@@ -102,7 +104,7 @@ impl Tensor {
             bail!("uniform: low {lo} is greater than high {hi}");
         }
         Tensor::from_f32(
-            random::uniform_vec(numel(shape), lo as f32, hi as f32),
+            random::uniform_vec(checked_numel("uniform", shape)?, lo as f32, hi as f32)?,
             shape,
             device,
         )
@@ -114,7 +116,7 @@ impl Tensor {
             bail!("normal: standard deviation must be non-negative, got {std}");
         }
         Tensor::from_f32(
-            random::normal_vec(numel(shape), mean as f32, std as f32),
+            random::normal_vec(checked_numel("normal", shape)?, mean as f32, std as f32)?,
             shape,
             device,
         )
@@ -125,7 +127,8 @@ impl Tensor {
         if lo >= hi {
             bail!("randint: low {lo} must be below high {hi}");
         }
-        Tensor::from_i64(random::int_vec(numel(shape), lo, hi), shape, device)
+        let n = checked_numel("randint", shape)?;
+        Tensor::from_i64(random::int_vec(n, lo, hi)?, shape, device)
     }
 
     /// `n` draws per row from the categorical distributions in the last dimension of `probs`
@@ -139,39 +142,22 @@ impl Tensor {
         }
         let k = probs.shape()[probs.ndim() - 1];
         let rows = probs.numel() / k.max(1);
-        let p = probs.to_f32_vec();
-        let u = random::uniform_vec(rows * n, 0.0, 1.0);
-        let mut out = Vec::with_capacity(rows * n);
-        for r in 0..rows {
-            let row = &p[r * k..(r + 1) * k];
-            if row.iter().any(|&v| v < 0.0 || !v.is_finite()) {
-                bail!("multinomial: row {r} has negative, infinite or NaN weights");
-            }
-            let total: f64 = row.iter().map(|&v| v as f64).sum();
-            if total <= 0.0 {
-                bail!("multinomial: row {r} has no positive weight");
-            }
-            for j in 0..n {
-                let target = u[r * n + j] as f64 * total;
-                let mut acc = 0.0;
-                let mut pick = k - 1;
-                for (i, &v) in row.iter().enumerate() {
-                    acc += v as f64;
-                    if target < acc {
-                        pick = i;
-                        break;
-                    }
-                }
-                out.push(pick as i64);
-            }
-        }
+        let Some(draws) = rows.checked_mul(n) else {
+            bail!("multinomial: {rows} rows of {n} draws have too many elements");
+        };
+        let u = Tensor::from_f32(
+            random::uniform_vec(draws, 0.0, 1.0)?,
+            &[draws],
+            probs.device(),
+        )?;
+        let st = probs.storage().multinomial(k, n, &u.storage())?;
         let mut shape = probs.shape()[..probs.ndim() - 1].to_vec();
         shape.push(n);
-        Tensor::from_i64(out, &shape, probs.device())
+        Ok(Tensor::from_storage(st, shape))
     }
 
     /// A random permutation of `0..n` (i64).
     pub fn randperm(n: usize, device: Device) -> Result<Tensor> {
-        Tensor::from_i64(random::permutation(n), &[n], device)
+        Tensor::from_i64(random::permutation(n)?, &[n], device)
     }
 }

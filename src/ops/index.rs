@@ -28,19 +28,18 @@ impl Tensor {
             );
         }
         let size = self.shape()[dim] as i64;
-        let v = idx.to_i64_vec();
-        if let Some(bad) = v.iter().find(|&&i| i >= size || i < -size) {
+        if let Some(bad) = idx.storage().first_outside(-size, size)? {
             bail!(
                 "{op}: index {bad} is out of range for dimension {dim} of size {size} (shape {:?})",
                 self.shape()
             );
         }
-        if v.iter().any(|&i| i < 0) {
-            let fixed: Vec<i64> = v
-                .iter()
-                .map(|&i| if i < 0 { i + size } else { i })
-                .collect();
-            return Tensor::from_i64(fixed, idx.shape(), idx.device());
+        if idx.storage().first_outside(0, i64::MAX)?.is_some() {
+            // negative positions count from the end
+            let _guard = crate::tensor::no_grad();
+            let zero = Tensor::scalar_like(0.0, DType::I64, idx.device())?;
+            let shifted = idx.add(&Tensor::scalar_like(size as f64, DType::I64, idx.device())?)?;
+            return Tensor::where_(&idx.lt(&zero)?, &shifted, idx);
         }
         Ok(idx.clone())
     }
@@ -213,7 +212,7 @@ impl Tensor {
 
     /// Flat positions of the true (non-zero) elements, as a 1-D i64 tensor.
     pub fn nonzero_flat(&self) -> Result<Tensor> {
-        let st = self.storage().nonzero();
+        let st = self.storage().nonzero()?;
         let n = st.len();
         Ok(Tensor::from_storage(st, vec![n]))
     }
@@ -258,7 +257,8 @@ impl Tensor {
             bail!("index_put: cannot index a 0-d tensor");
         }
         let n = self.shape()[0] as i64;
-        let rows: Vec<i64> = match arg {
+        let device = self.device();
+        let rows: Tensor = match arg {
             IndexArg::Int(i) => {
                 if *i >= n || *i < -n {
                     bail!(
@@ -266,14 +266,16 @@ impl Tensor {
                         self.shape()
                     );
                 }
-                vec![if *i < 0 { i + n } else { *i }]
+                Tensor::from_i64(vec![if *i < 0 { i + n } else { *i }], &[1], device)?
             }
             IndexArg::Range { start, end, step } => {
                 if *step <= 0 {
                     bail!("index_put: step must be positive");
                 }
                 let clip = |v: i64| (if v < 0 { v + n } else { v }).clamp(0, n);
-                (clip(*start)..clip(*end)).step_by(*step as usize).collect()
+                let picked: Vec<i64> = (clip(*start)..clip(*end)).step_by(*step as usize).collect();
+                let len = picked.len();
+                Tensor::from_i64(picked, &[len], device)?
             }
             IndexArg::Tensor(t) if t.dtype() == DType::Bool => {
                 if t.shape() != [self.shape()[0]] {
@@ -283,14 +285,12 @@ impl Tensor {
                         n
                     );
                 }
-                t.nonzero_flat()?.to_i64_vec()
+                t.nonzero_flat()?
             }
-            IndexArg::Tensor(t) => self
-                .checked_indices("index_put", &t.flatten_all()?, 0)?
-                .to_i64_vec(),
+            IndexArg::Tensor(t) => self.checked_indices("index_put", &t.flatten_all()?, 0)?,
         };
         let mut target = self.shape().to_vec();
-        target[0] = rows.len();
+        target[0] = rows.numel();
         let squeeze_int = matches!(arg, IndexArg::Int(_));
         let value = if squeeze_int && value.ndim() == self.ndim() - 1 {
             value.unsqueeze(0)?
@@ -307,10 +307,11 @@ impl Tensor {
                     &self.shape()[1..]
                 )
             })?;
-        let idx = Tensor::from_i64(rows, &[target[0]], self.device())?;
-        let src_storage = src.storage().clone();
+        // copies, in case the value or the indices share this tensor's storage
+        let src_storage = src.storage().try_clone()?;
+        let rows_storage = rows.storage().try_clone()?;
         self.storage_mut()
-            .index_copy_(self.shape(), 0, &idx.storage(), &src_storage)
+            .index_copy_(self.shape(), 0, &rows_storage, &src_storage)
     }
 
     /// Splits the rows of `data` into `n` tensors by partition id (TensorFlow's `dynamic_partition`).
@@ -356,7 +357,7 @@ impl Tensor {
         if n < 0 {
             bail!("{op}: number of partitions must be non-negative, got {n}");
         }
-        if let Some(bad) = ids.to_i64_vec().iter().find(|&&i| i < 0 || i >= n) {
+        if let Some(bad) = ids.storage().first_outside(0, n)? {
             bail!("{op}: id {bad} is outside 0..{n}");
         }
         ids.flatten_all()
@@ -371,12 +372,16 @@ impl Tensor {
                 self.shape()
             );
         }
-        let v = self.to_i64_vec();
-        if let Some(bad) = v.iter().find(|&&x| x < 0) {
+        if let Some(bad) = self.storage().first_outside(0, i64::MAX)? {
             bail!("bincount: values must be non-negative, found {bad}");
         }
-        let n = (v.iter().max().map_or(0, |m| m + 1)).max(minlength.max(0)) as usize;
-        let ones = Tensor::ones(&[v.len()], DType::I64, self.device())?;
+        let top = if self.numel() == 0 {
+            0
+        } else {
+            self.max()?.item()? as i64 + 1
+        };
+        let n = top.max(minlength.max(0)) as usize;
+        let ones = Tensor::ones(&[self.numel()], DType::I64, self.device())?;
         Tensor::zeros(&[n], DType::I64, self.device())?.scatter_add(0, self, &ones)
     }
 }

@@ -153,11 +153,15 @@ impl Tensor {
         }
         let dim = class_dim(op, input, target)?;
         let classes = input.shape()[dim];
-        if let Some(bad) = target
-            .to_i64_vec()
-            .into_iter()
-            .find(|&t| t != ignore && (t < 0 || t >= classes as i64))
-        {
+        // ignored labels are checked as 0, which is in range when there are classes at all
+        let checked = {
+            let _guard = crate::tensor::no_grad();
+            let device = target.device();
+            let skip = target.eq(&Tensor::scalar_like(ignore as f64, DType::I64, device)?)?;
+            Tensor::where_(&skip, &Tensor::scalar_like(0.0, DType::I64, device)?, target)?
+        };
+        let first_bad = checked.storage().first_outside(0, classes as i64)?;
+        if let Some(bad) = first_bad {
             bail!(
                 "{op}: target {bad} is out of bounds for {classes} classes (input shape {:?})",
                 input.shape()

@@ -37,19 +37,16 @@ impl Tensor {
                 ids.shape()
             );
         }
-        let values = ids.to_i64_vec();
         let depth = match num_classes {
-            -1 => match values.iter().max() {
-                Some(&m) => m.max(-1) + 1,
-                None => bail!(
-                    "one_hot: cannot infer the number of classes from an empty tensor (shape {:?}); pass num_classes",
-                    ids.shape()
-                ),
-            },
+            -1 if ids.numel() == 0 => bail!(
+                "one_hot: cannot infer the number of classes from an empty tensor (shape {:?}); pass num_classes",
+                ids.shape()
+            ),
+            -1 => (ids.max()?.item()? as i64).max(-1) + 1,
             n if n < 0 => bail!("one_hot: num_classes must be -1 or non-negative, got {n}"),
             n => n,
         };
-        if let Some(bad) = values.iter().find(|&&i| i < 0 || i >= depth) {
+        if let Some(bad) = ids.storage().first_outside(0, depth)? {
             bail!("one_hot: id {bad} is outside 0..{depth}");
         }
         let classes = Tensor::arange(0.0, depth as f64, 1.0, true, ids.device())?;
@@ -69,10 +66,10 @@ impl Tensor {
         }
         let keep = 1.0 - p;
         let scale = (1.0 / keep) as f32;
-        let mask: Vec<f32> = random::uniform_vec(self.numel(), 0.0, 1.0)
-            .into_iter()
-            .map(|u| if (u as f64) < keep { scale } else { 0.0 })
-            .collect();
+        let mut mask = random::uniform_vec(self.numel(), 0.0, 1.0)?;
+        for u in &mut mask {
+            *u = if (*u as f64) < keep { scale } else { 0.0 };
+        }
         self.mul(&Tensor::from_f32(mask, self.shape(), self.device())?)
     }
 
@@ -144,7 +141,7 @@ impl Tensor {
             );
         }
         let v = weight.shape()[0] as i64;
-        if let Some(bad) = ids.to_i64_vec().iter().find(|&&i| i < 0 || i >= v) {
+        if let Some(bad) = ids.storage().first_outside(0, v)? {
             bail!(
                 "embedding: id {bad} is outside the vocabulary 0..{v} (weight shape {:?})",
                 weight.shape()

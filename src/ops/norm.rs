@@ -80,16 +80,25 @@ impl Tensor {
             }
         }
         let (mean, var) = self.storage().channel_stats(dims)?;
-        let invstd: Vec<f32> = var.iter().map(|&v| 1.0 / (v + eps as f32).sqrt()).collect();
-        let wv = weight.map(|w| w.to_f32_vec());
-        let bv = bias.map(|b| b.to_f32_vec());
-        let st =
-            self.storage()
-                .channel_normalize(dims, &mean, &invstd, wv.as_deref(), bv.as_deref())?;
-        let device = self.device();
+        let (mean, var) = (
+            Tensor::from_storage(mean, vec![c]),
+            Tensor::from_storage(var, vec![c]),
+        );
+        let invstd = {
+            let _guard = crate::tensor::no_grad();
+            var.add_scalar(eps)?.sqrt()?.reciprocal()?
+        };
+        let (wd, bd) = (weight.map(|w| w.detach()), bias.map(|b| b.detach()));
+        let st = self.storage().channel_normalize(
+            dims,
+            &mean.storage(),
+            &invstd.storage(),
+            wd.as_ref().map(|w| w.storage()).as_deref(),
+            bd.as_ref().map(|b| b.storage()).as_deref(),
+        )?;
         let stats = BatchStats {
-            mean: Tensor::from_f32(mean.clone(), &[c], device)?,
-            var: Tensor::from_f32(var, &[c], device)?,
+            mean: mean.clone(),
+            var,
             count: n * l,
         };
         let mut inputs: Vec<&Tensor> = vec![self];
@@ -101,16 +110,16 @@ impl Tensor {
                 &g.storage(),
                 &x.storage(),
                 dims,
-                &mean,
-                &invstd,
-                wv.as_deref(),
+                &mean.storage(),
+                &invstd.storage(),
+                wd.as_ref().map(|w| w.storage()).as_deref(),
             )?;
             let mut out = vec![Some(Tensor::from_storage(dx, x.shape().to_vec()))];
             if has_w {
-                out.push(Some(Tensor::from_f32(dw, &[c], device)?));
+                out.push(Some(Tensor::from_storage(dw, vec![c])));
             }
             if has_b {
-                out.push(Some(Tensor::from_f32(db, &[c], device)?));
+                out.push(Some(Tensor::from_storage(db, vec![c])));
             }
             Ok(out)
         });

@@ -37,7 +37,7 @@ impl Tensor {
         let hidden = check_gates("lstm_cell", self, c_prev, 4)?;
         let (act, c, h, tc) = Storage::lstm_cell(&self.storage(), &c_prev.storage(), hidden)?;
         let shape = c_prev.shape().to_vec();
-        let saved = Rc::new((act, c_prev.storage().clone(), tc));
+        let saved = Rc::new((act, c_prev.storage().try_clone()?, tc));
         let (s1, sh1) = (saved.clone(), shape.clone());
         let c_t = record("lstm_cell", c, shape.clone(), &[self, c_prev], move |g| {
             let (a, cp, c) = &*s1;
@@ -77,7 +77,11 @@ impl Tensor {
         let (act, h) = Storage::gru_cell(&gx.storage(), &gh.storage(), &h_prev.storage(), hidden)?;
         let shape = h_prev.shape().to_vec();
         let gshape = gx.shape().to_vec();
-        let saved = (act, gh.storage().clone(), h_prev.storage().clone());
+        let saved = (
+            act,
+            gh.storage().try_clone()?,
+            h_prev.storage().try_clone()?,
+        );
         let sh = shape.clone();
         Ok(record("gru_cell", h, shape, &[gx, gh, h_prev], move |g| {
             let (a, ghs, hp) = &saved;

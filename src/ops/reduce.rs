@@ -218,8 +218,8 @@ impl Tensor {
 
     /// True where the value is neither infinite nor NaN.
     pub fn is_finite(&self) -> Result<Tensor> {
-        let v: Vec<bool> = self.to_f32_vec().iter().map(|x| x.is_finite()).collect();
-        Tensor::from_bool(v, self.shape(), self.device())
+        let st = self.storage().is_finite()?;
+        Ok(Tensor::from_storage(st, self.shape().to_vec()))
     }
 
     /// The p-norm of all elements, or along `dim`.
@@ -260,7 +260,7 @@ impl Tensor {
             }
         };
         let x = self.clone();
-        let y = Tensor::from_storage(st.clone(), shape.clone());
+        let y = Tensor::from_storage(st.try_clone()?, shape.clone());
         Ok(record("prod", st, shape, &[self], move |g| {
             let full = x.shape().to_vec();
             let gy = g.mul(&y)?.reshape_usize(&kept)?.expand_to(&full)?;

@@ -106,7 +106,7 @@ impl Tensor {
             return Ok(self.clone());
         }
         let shape: Vec<usize> = axes.iter().map(|&a| self.shape()[a]).collect();
-        let st = self.storage().permute(self.shape(), &axes);
+        let st = self.storage().permute(self.shape(), &axes)?;
         let mut inverse = vec![0i64; axes.len()];
         for (i, &a) in axes.iter().enumerate() {
             inverse[a] = i as i64;
@@ -181,7 +181,7 @@ impl Tensor {
                 self.shape()
             );
         }
-        let st = self.storage().expand(self.shape(), shape);
+        let st = self.storage().expand(self.shape(), shape)?;
         let own = self.shape().to_vec();
         Ok(record("expand", st, shape.to_vec(), &[self], move |g| {
             Ok(vec![Some(g.sum_to(&own)?)])
@@ -276,7 +276,7 @@ impl Tensor {
         }
         let st = self
             .storage()
-            .slice(self.shape(), axis, s as usize, step as usize, len);
+            .slice(self.shape(), axis, s as usize, step as usize, len)?;
         let own = self.shape().to_vec();
         let device = self.device();
         Ok(record("slice", st, shape, &[self], move |g| {
@@ -347,7 +347,7 @@ impl Tensor {
         if self.ndim() == 0 {
             return Ok(self.clone());
         }
-        let st = self.storage().flip(self.shape(), &axes);
+        let st = self.storage().flip(self.shape(), &axes)?;
         let dims = dims.to_vec();
         Ok(record(
             "flip",

@@ -15,24 +15,8 @@ impl Tensor {
         let last = self.ndim() as i64 - 1;
         let moved = self.transpose(axis as i64, last)?;
         let len = self.shape()[axis];
-        let v = moved.to_f32_vec();
-        let mut out = Vec::with_capacity(v.len());
-        for row in v.chunks(len.max(1)) {
-            let mut idx: Vec<usize> = (0..row.len()).collect();
-            idx.sort_by(|&a, &b| {
-                let (x, y) = (row[a], row[b]);
-                let ord = x
-                    .partial_cmp(&y)
-                    .unwrap_or_else(|| x.is_nan().cmp(&y.is_nan()));
-                if descending && !(x.is_nan() || y.is_nan()) {
-                    ord.reverse()
-                } else {
-                    ord
-                }
-            });
-            out.extend(idx.into_iter().map(|i| i as i64));
-        }
-        Tensor::from_i64(out, moved.shape(), self.device())?.transpose(axis as i64, last)
+        let st = moved.storage().argsort_rows(len, descending)?;
+        Tensor::from_storage(st, moved.shape().to_vec()).transpose(axis as i64, last)
     }
 
     /// Sorted values along `dim` with their original positions.

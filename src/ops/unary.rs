@@ -38,15 +38,15 @@ impl Tensor {
                     let y = y.expect("output recorded");
                     g.mul(&y.mul(&y.rsub_scalar(1.0)?)?)?
                 }
-                UnaryOp::Relu => g.mul(&x.gt(&Tensor::scalar(0.0))?.to_dtype(DType::F32)?)?,
+                UnaryOp::Relu => g.mul(&x.gt(&Tensor::scalar(0.0)?)?.to_dtype(DType::F32)?)?,
                 UnaryOp::Elu(alpha) => {
-                    let pos = x.gt(&Tensor::scalar(0.0))?;
+                    let pos = x.gt(&Tensor::scalar(0.0)?)?;
                     let neg_slope = y.expect("output recorded").add_scalar(alpha as f64)?;
                     g.mul(&Tensor::where_(&pos, &Tensor::ones_like(&x)?, &neg_slope)?)?
                 }
                 UnaryOp::LeakyRelu(s) => {
-                    let pos = x.gt(&Tensor::scalar(0.0))?;
-                    let slope = Tensor::where_(&pos, &Tensor::scalar(1.0), &Tensor::scalar(s))?;
+                    let pos = x.gt(&Tensor::scalar(0.0)?)?;
+                    let slope = Tensor::where_(&pos, &Tensor::scalar(1.0)?, &Tensor::scalar(s)?)?;
                     g.mul(&slope)?
                 }
                 UnaryOp::PowScalar(p) => {
@@ -58,7 +58,7 @@ impl Tensor {
                     let y = y.expect("output recorded");
                     g.mul(&y.mul(&y)?)?.neg()?
                 }
-                UnaryOp::Sign | UnaryOp::InRange(..) => Tensor::zeros_like(g)?,
+                UnaryOp::Sign | UnaryOp::InRange(..) | UnaryOp::Floor => Tensor::zeros_like(g)?,
             };
             Ok(vec![Some(d)])
         });
@@ -144,7 +144,7 @@ impl Tensor {
     }
     /// Elementwise floor (no gradient).
     pub fn floor(&self) -> Result<Tensor> {
-        let v: Vec<f32> = self.to_f32_vec().iter().map(|x| x.floor()).collect();
-        Tensor::from_f32(v, self.shape(), self.device())
+        let st = self.storage().unary(UnaryOp::Floor)?;
+        Ok(Tensor::from_storage(st, self.shape().to_vec()))
     }
 }

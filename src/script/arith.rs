@@ -206,11 +206,14 @@ pub fn register(api: &mut Api) {
         "where",
         "where(cond, a, b) — elementwise cond ? a : b, broadcasting all three; a and b may be numbers",
         |c: Tensor, a: Dynamic, b: Dynamic| {
-            let like = a
+            let like = match a
                 .clone()
                 .try_cast::<Tensor>()
                 .or_else(|| b.clone().try_cast::<Tensor>())
-                .unwrap_or_else(|| Tensor::scalar(0.0));
+            {
+                Some(t) => t,
+                None => Tensor::scalar(0.0).rr()?,
+            };
             let as_t = |v: &Dynamic| -> RR<Tensor> {
                 match v.clone().try_cast::<Tensor>() {
                     Some(t) => Ok(t),

@@ -71,7 +71,7 @@ pub fn int_list(op: &str, v: &Dynamic) -> RR<Vec<i64>> {
         && t.dtype() == DType::I64
         && t.ndim() <= 1
     {
-        return Ok(t.to_i64_vec());
+        return t.to_i64_vec().rr();
     }
     let Some(arr) = v.clone().try_cast::<Array>() else {
         return fail(format!(
@@ -195,9 +195,9 @@ fn walk(v: &Dynamic, depth: usize, shape: &mut Vec<usize>, out: &mut Vec<Leaf>) 
             return fail("tensor: nested tensors must be scalars; use stack() to join tensors");
         }
         out.push(match t.dtype() {
-            DType::F32 => Leaf::Float(t.to_f32_vec()[0] as f64),
-            DType::I64 => Leaf::Int(t.to_i64_vec()[0]),
-            DType::Bool => Leaf::Bool(t.to_bool_vec()[0]),
+            DType::F32 => Leaf::Float(t.to_f32_vec().rr()?[0] as f64),
+            DType::I64 => Leaf::Int(t.to_i64_vec().rr()?[0]),
+            DType::Bool => Leaf::Bool(t.to_bool_vec().rr()?[0]),
         });
         return Ok(());
     }
@@ -263,16 +263,23 @@ pub fn tensor_from_dynamic(v: &Dynamic, dtype: Option<DType>) -> RR<Tensor> {
 }
 
 /// The tensor's values as nested Rhai arrays (a bare number for a 0-d tensor).
-pub fn tensor_to_dynamic(t: &Tensor) -> Dynamic {
+pub fn tensor_to_dynamic(t: &Tensor) -> RR<Dynamic> {
     let values: Vec<Dynamic> = match t.dtype() {
         DType::F32 => t
             .to_f32_vec()
+            .rr()?
             .into_iter()
             .map(|v| Dynamic::from_float(v as f64))
             .collect(),
-        DType::I64 => t.to_i64_vec().into_iter().map(Dynamic::from_int).collect(),
+        DType::I64 => t
+            .to_i64_vec()
+            .rr()?
+            .into_iter()
+            .map(Dynamic::from_int)
+            .collect(),
         DType::Bool => t
             .to_bool_vec()
+            .rr()?
             .into_iter()
             .map(Dynamic::from_bool)
             .collect(),
@@ -290,7 +297,7 @@ pub fn tensor_to_dynamic(t: &Tensor) -> Dynamic {
             }
         }
     }
-    nest(&values, t.shape())
+    Ok(nest(&values, t.shape()))
 }
 
 /// The value of a one-element tensor as a Rhai number or bool.
@@ -302,9 +309,9 @@ pub fn item_dynamic(t: &Tensor) -> RR<Dynamic> {
         ));
     }
     Ok(match t.dtype() {
-        DType::F32 => Dynamic::from_float(t.to_f32_vec()[0] as f64),
-        DType::I64 => Dynamic::from_int(t.to_i64_vec()[0]),
-        DType::Bool => Dynamic::from_bool(t.to_bool_vec()[0]),
+        DType::F32 => Dynamic::from_float(t.to_f32_vec().rr()?[0] as f64),
+        DType::I64 => Dynamic::from_int(t.to_i64_vec().rr()?[0]),
+        DType::Bool => Dynamic::from_bool(t.to_bool_vec().rr()?[0]),
     })
 }
 

@@ -10,7 +10,7 @@ use rhai::{Dynamic, Map};
 fn full(shape: Dynamic, value: f64, opts: &Map, op: &str, default: DType) -> RR<Tensor> {
     check_opts(op, opts, &["dtype"])?;
     let dtype = opt_dtype(op, opts, default)?;
-    Tensor::full(&shape_arg(op, &shape)?, value, dtype, default_device()).rr()
+    Tensor::filled(op, &shape_arg(op, &shape)?, value, dtype, default_device()).rr()
 }
 
 fn arange(start: &Dynamic, end: &Dynamic, step: &Dynamic) -> RR<Tensor> {

@@ -68,7 +68,7 @@ pub fn register(api: &mut Api) {
         api,
         "clone",
         "clone(x) — a copy with its own storage (gradients flow through)",
-        |x: &mut Tensor| x.clone_tensor()
+        |x: &mut Tensor| x.clone_tensor().rr()
     );
     reg!(
         api,

@@ -46,7 +46,7 @@ fn finish(op: &str, mut fig: Figure, o: &Map) -> RR<String> {
 /// Numbers from a tensor (flattened) or an array.
 fn values(op: &str, v: &Dynamic) -> RR<Vec<f32>> {
     if let Some(t) = v.clone().try_cast::<Tensor>() {
-        return Ok(t.to_f32_vec());
+        return t.to_f32_vec().rr();
     }
     match v.clone().try_cast::<Array>() {
         Some(a) => a.iter().map(|x| num(op, x).map(|f| f as f32)).collect(),
@@ -66,7 +66,7 @@ fn points(op: &str, t: &Tensor) -> RR<Vec<(f32, f32)>> {
         ));
     }
     let d = t.shape()[1];
-    let v = t.to_f32_vec();
+    let v = t.to_f32_vec().rr()?;
     Ok(v.chunks(d).map(|r| (r[0], r[1])).collect())
 }
 
@@ -82,7 +82,7 @@ fn scatter(p: Tensor, o: Map) -> RR<String> {
                 pts.len()
             ));
         }
-        Some(t) => Some(t.to_i64_vec()),
+        Some(t) => Some(t.to_i64_vec().rr()?),
         None => None,
     };
     let vals = match o.get("values") {
@@ -201,7 +201,7 @@ fn images(op: &str, t: &Tensor) -> RR<Vec<Image>> {
             ));
         }
     };
-    let mut v = t.to_dtype(DType::F32).rr()?.to_f32_vec();
+    let mut v = t.to_dtype(DType::F32).rr()?.to_f32_vec().rr()?;
     if let Some((lo, hi)) = plot::spec::finite_range(v.iter().copied())
         && (lo < 0.0 || hi > 1.0)
     {

@@ -1,7 +1,7 @@
 //! `progress(...)`: wraps a count, range, array or loader so a `for` loop shows a live bar
 //! (rate, ETA, a message such as the running loss) in a terminal, or a line per 10% otherwise.
 
-use super::convert::{RR, check_opts, fail, opt};
+use super::convert::{IntoRR, RR, check_opts, fail, opt};
 use super::data_pipeline_api::batch_array;
 use super::registrar::Api;
 use crate::data::loader::{Epoch, LoaderHandle, Mix, MixEpoch};
@@ -74,11 +74,15 @@ fn progress(v: Dynamic, o: Map) -> RR<Progress> {
     let (source, total) = if let Ok(n) = v.as_int() {
         (Source::Count(0..n.max(0)), n.max(0) as u64)
     } else if let Some(r) = v.clone().try_cast::<std::ops::Range<i64>>() {
-        let n = (r.end - r.start).max(0) as u64;
+        let n = (r.end as i128 - r.start as i128).max(0) as u64;
         (Source::Count(r), n)
     } else if let Some(r) = v.clone().try_cast::<std::ops::RangeInclusive<i64>>() {
         let (a, b) = (*r.start(), *r.end());
-        (Source::Count(a..b + 1), (b + 1 - a).max(0) as u64)
+        let end = b.saturating_add(1);
+        (
+            Source::Count(a..end),
+            (end as i128 - a as i128).max(0) as u64,
+        )
     } else if let Some(a) = v.clone().try_cast::<Array>() {
         let n = a.len() as u64;
         (Source::Items(a.into_iter()), n)
@@ -90,6 +94,7 @@ fn progress(v: Dynamic, o: Map) -> RR<Progress> {
     } else if let Some(t) = v.clone().try_cast::<Tensor>() {
         let items: Vec<Dynamic> = t
             .to_f32_vec()
+            .rr()?
             .into_iter()
             .map(|x| Dynamic::from(x as f64))
             .collect();

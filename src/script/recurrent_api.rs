@@ -122,7 +122,7 @@ fn state_result(mut s: Vec<Tensor>) -> Dynamic {
 
 fn lengths_arg(op: &str, v: &Dynamic) -> RR<Vec<usize>> {
     let vals: Vec<i64> = match v.clone().try_cast::<Tensor>() {
-        Some(t) => t.to_i64_vec(),
+        Some(t) => t.to_i64_vec().rr()?,
         None => super::convert::int_list(op, v)?,
     };
     vals.into_iter()
@@ -161,7 +161,7 @@ pub fn pad_sequences(seqs: &Array, o: &Map) -> RR<Tensor> {
     let rows: Vec<Vec<i64>> = seqs
         .iter()
         .map(|s| match s.clone().try_cast::<Tensor>() {
-            Some(t) => Ok(t.to_i64_vec()),
+            Some(t) => Ok(t.to_i64_vec().rr()?),
             None => super::convert::int_list(op, s),
         })
         .collect::<RR<_>>()?;

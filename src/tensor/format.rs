@@ -110,18 +110,24 @@ impl Tensor {
     /// The bracketed values alone, as PyTorch prints inside `tensor(...)`.
     pub fn format_values(&self, indent: usize) -> String {
         let summarise = self.numel() > SUMMARY_THRESHOLD;
-        let cells: Vec<String> = match self.dtype() {
-            DType::F32 => {
-                let v = self.to_f32_vec();
-                let style = float_style(&v);
-                v.iter().map(|x| fmt_float(*x, &style)).collect()
-            }
-            DType::I64 => self.to_i64_vec().iter().map(|x| x.to_string()).collect(),
-            DType::Bool => self
-                .to_bool_vec()
-                .iter()
-                .map(|x| if *x { "True" } else { "False" }.to_string())
-                .collect(),
+        let cells: anyhow::Result<Vec<String>> = (|| {
+            Ok(match self.dtype() {
+                DType::F32 => {
+                    let v = self.to_f32_vec()?;
+                    let style = float_style(&v);
+                    v.iter().map(|x| fmt_float(*x, &style)).collect()
+                }
+                DType::I64 => self.to_i64_vec()?.iter().map(|x| x.to_string()).collect(),
+                DType::Bool => self
+                    .to_bool_vec()?
+                    .iter()
+                    .map(|x| if *x { "True" } else { "False" }.to_string())
+                    .collect(),
+            })
+        })();
+        let cells = match cells {
+            Ok(c) => c,
+            Err(e) => return format!("<values unavailable: {e}>"),
         };
         if self.ndim() == 0 {
             return cells.first().cloned().unwrap_or_default();

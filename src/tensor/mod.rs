@@ -62,11 +62,9 @@ impl Tensor {
     }
 
     fn check_len(op: &str, len: usize, shape: &[usize]) -> Result<()> {
-        if len != shape::numel(shape) {
-            bail!(
-                "{op}: {len} values do not fill shape {shape:?} ({} elements)",
-                shape::numel(shape)
-            );
+        let n = shape::checked_numel(op, shape)?;
+        if len != n {
+            bail!("{op}: {len} values do not fill shape {shape:?} ({n} elements)");
         }
         Ok(())
     }
@@ -99,36 +97,30 @@ impl Tensor {
     }
 
     /// An f32 tensor on the CPU from an `ndarray` array (any layout).
-    pub fn from_ndarray(a: &ndarray::ArrayD<f32>) -> Tensor {
-        let data: Vec<f32> = a.iter().copied().collect();
-        Tensor::from_storage(
-            Storage::from_f32(data, Device::Cpu).expect("cpu"),
-            a.shape().to_vec(),
-        )
+    pub fn from_ndarray(a: &ndarray::ArrayD<f32>) -> Result<Tensor> {
+        let data = crate::backend::memory::collect("from_ndarray", a.len(), a.iter().copied())?;
+        Tensor::from_f32(data, a.shape(), Device::Cpu)
     }
 
     /// The values as an `ndarray` array (converted to f32).
-    pub fn to_ndarray(&self) -> ndarray::ArrayD<f32> {
-        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(self.shape()), self.to_f32_vec())
-            .expect("storage length matches its shape")
+    pub fn to_ndarray(&self) -> Result<ndarray::ArrayD<f32>> {
+        Ok(ndarray::ArrayD::from_shape_vec(
+            ndarray::IxDyn(self.shape()),
+            self.to_f32_vec()?,
+        )?)
     }
 
-    /// A scalar (0-d) f32 tensor.
-    pub fn scalar(v: f32) -> Tensor {
-        Tensor::from_storage(
-            Storage::from_f32(vec![v], Device::Cpu).expect("cpu"),
-            vec![],
-        )
+    /// A scalar (0-d) f32 tensor on the CPU.
+    pub fn scalar(v: f32) -> Result<Tensor> {
+        Tensor::scalar_like(v as f64, DType::F32, Device::Cpu)
     }
 
     /// A 0-d tensor holding `v` with the given dtype and device (for scalar operands).
     pub(crate) fn scalar_like(v: f64, dtype: DType, device: Device) -> Result<Tensor> {
-        let st = match dtype {
-            DType::F32 => Storage::from_f32(vec![v as f32], device)?,
-            DType::I64 => Storage::from_i64(vec![v as i64], device)?,
-            DType::Bool => Storage::from_bool(vec![v != 0.0], device)?,
-        };
-        Ok(Tensor::from_storage(st, vec![]))
+        Ok(Tensor::from_storage(
+            Storage::full("scalar", 1, v, dtype, device)?,
+            vec![],
+        ))
     }
 
     pub fn shape(&self) -> &[usize] {
@@ -165,16 +157,24 @@ impl Tensor {
         self.0.storage.borrow_mut()
     }
 
-    pub fn to_f32_vec(&self) -> Vec<f32> {
+    /// The values on the host as f32 (converted from the stored dtype).
+    pub fn to_f32_vec(&self) -> Result<Vec<f32>> {
         self.storage().to_f32_vec()
     }
 
-    pub fn to_i64_vec(&self) -> Vec<i64> {
+    /// The values on the host as i64 (floats truncate toward zero, saturating).
+    pub fn to_i64_vec(&self) -> Result<Vec<i64>> {
         self.storage().to_i64_vec()
     }
 
-    pub fn to_bool_vec(&self) -> Vec<bool> {
+    /// The values on the host as bools (non-zero is true).
+    pub fn to_bool_vec(&self) -> Result<Vec<bool>> {
         self.storage().to_bool_vec()
+    }
+
+    /// Whether two tensors read and write the same storage (views of one another).
+    pub fn shares_storage(&self, other: &Tensor) -> bool {
+        Rc::ptr_eq(&self.0.storage, &other.0.storage)
     }
 
     /// Identity of the underlying tensor (clones share it).
@@ -247,7 +247,7 @@ impl Tensor {
                 self.shape()
             );
         }
-        let st = src.storage().cast(self.dtype()).to_device(self.device())?;
+        let st = src.storage().cast(self.dtype())?.to_device(self.device())?;
         *self.storage_mut() = st;
         Ok(())
     }
@@ -270,11 +270,28 @@ impl Tensor {
                 v.shape()
             );
         }
-        let g_st = g.storage();
+        let aliased = |a: &Tensor, b: &Tensor| a.shares_storage(b);
+        if aliased(p, m) || aliased(p, v) || aliased(m, v) {
+            bail!("adam: the parameter and its two moment buffers must be distinct tensors");
+        }
+        // the gradient may be the parameter itself (a script can set it so): read a copy then
+        let g_copy = if aliased(g, p) || aliased(g, m) || aliased(g, v) {
+            Some(g.storage().try_clone()?)
+        } else {
+            None
+        };
+        let g_borrow;
+        let g_st: &Storage = match &g_copy {
+            Some(c) => c,
+            None => {
+                g_borrow = g.storage();
+                &g_borrow
+            }
+        };
         let mut p_st = p.storage_mut();
         let mut m_st = m.storage_mut();
         let mut v_st = v.storage_mut();
-        Storage::adam_step(&mut p_st, &g_st, &mut m_st, &mut v_st, step)
+        Storage::adam_step(&mut p_st, g_st, &mut m_st, &mut v_st, step)
     }
 
     /// Clears the accumulated gradient.
@@ -305,11 +322,15 @@ impl Tensor {
     }
 
     /// A copy that owns its own storage (gradients flow through it).
-    pub fn clone_tensor(&self) -> Tensor {
-        let st = self.storage().clone();
-        crate::ops::record("clone", st, self.shape().to_vec(), &[self], |g| {
-            Ok(vec![Some(g.clone())])
-        })
+    pub fn clone_tensor(&self) -> Result<Tensor> {
+        let st = self.storage().try_clone()?;
+        Ok(crate::ops::record(
+            "clone",
+            st,
+            self.shape().to_vec(),
+            &[self],
+            |g| Ok(vec![Some(g.clone())]),
+        ))
     }
 }
 

@@ -1,6 +1,8 @@
 //! The global random generator behind `rand`, `randn`, `dropout`, `randperm`...
 //! `manual_seed(n)` makes every later draw reproducible.
 
+use crate::backend::memory;
+use anyhow::Result;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -23,50 +25,60 @@ pub fn manual_seed(seed: u64) {
 }
 
 /// `n` draws from U[lo, hi).
-pub fn uniform_vec(n: usize, lo: f32, hi: f32) -> Vec<f32> {
+pub fn uniform_vec(n: usize, lo: f32, hi: f32) -> Result<Vec<f32>> {
+    let mut v = memory::alloc("uniform", n)?;
     RNG.with(|r| {
         let mut r = r.borrow_mut();
-        (0..n).map(|_| lo + (hi - lo) * r.random::<f32>()).collect()
-    })
+        v.extend((0..n).map(|_| lo + (hi - lo) * r.random::<f32>()));
+    });
+    Ok(v)
 }
 
 /// `n` draws from N(mean, std²).
-pub fn normal_vec(n: usize, mean: f32, std: f32) -> Vec<f32> {
+pub fn normal_vec(n: usize, mean: f32, std: f32) -> Result<Vec<f32>> {
+    let mut v = memory::alloc("normal", n)?;
     RNG.with(|r| {
         let mut r = r.borrow_mut();
-        (0..n)
-            .map(|_| {
-                let z: f32 = StandardNormal.sample(&mut *r);
-                mean + std * z
-            })
-            .collect()
-    })
+        v.extend((0..n).map(|_| {
+            let z: f32 = StandardNormal.sample(&mut *r);
+            mean + std * z
+        }));
+    });
+    Ok(v)
 }
 
 /// `n` integers uniform in [lo, hi).
-pub fn int_vec(n: usize, lo: i64, hi: i64) -> Vec<i64> {
+pub fn int_vec(n: usize, lo: i64, hi: i64) -> Result<Vec<i64>> {
+    if lo >= hi {
+        anyhow::bail!("randint: low {lo} must be below high {hi}");
+    }
+    let mut v = memory::alloc("randint", n)?;
     RNG.with(|r| {
         let mut r = r.borrow_mut();
-        (0..n).map(|_| r.random_range(lo..hi)).collect()
-    })
+        v.extend((0..n).map(|_| r.random_range(lo..hi)));
+    });
+    Ok(v)
 }
 
 /// A random permutation of `0..n` (Fisher–Yates).
-pub fn permutation(n: usize) -> Vec<i64> {
+pub fn permutation(n: usize) -> Result<Vec<i64>> {
     RNG.with(|r| shuffled(n, &mut r.borrow_mut()))
 }
 
-fn shuffled(n: usize, r: &mut StdRng) -> Vec<i64> {
-    let mut v: Vec<i64> = (0..n as i64).collect();
+fn shuffled(n: usize, r: &mut StdRng) -> Result<Vec<i64>> {
+    if n > i64::MAX as usize {
+        anyhow::bail!("randperm: {n} is too large");
+    }
+    let mut v = memory::collect("randperm", n, 0..n as i64)?;
     for i in (1..n).rev() {
         let j = r.random_range(0..=i);
         v.swap(i, j);
     }
-    v
+    Ok(v)
 }
 
 /// A random permutation of `0..n` from its own generator seeded with `seed` (the global
 /// generator is not touched).
-pub fn seeded_permutation(n: usize, seed: u64) -> Vec<i64> {
+pub fn seeded_permutation(n: usize, seed: u64) -> Result<Vec<i64>> {
     shuffled(n, &mut StdRng::seed_from_u64(seed))
 }

@@ -2,9 +2,28 @@
 
 use anyhow::{Result, bail};
 
-/// Number of elements of a shape (1 for a scalar shape `[]`).
+/// Number of elements of a shape (1 for a scalar shape `[]`). Saturates instead of
+/// overflowing; every tensor's shape has passed [`checked_numel`], so for a tensor it is exact.
 pub fn numel(shape: &[usize]) -> usize {
-    shape.iter().product()
+    shape.iter().fold(1usize, |acc, &d| acc.saturating_mul(d))
+}
+
+/// Largest element count a shape may describe: sizes in bytes and offsets must stay
+/// representable as `isize` for every dtype (8 bytes per element at most).
+const MAX_NUMEL: usize = isize::MAX as usize / 8;
+
+/// The number of elements of `shape`, or an error naming `op` when the product of its sizes
+/// overflows. Zero-sized dimensions count as one for the check, so that every partial product
+/// a kernel forms (`outer`, `inner`, strides) stays representable too.
+pub fn checked_numel(op: &str, shape: &[usize]) -> Result<usize> {
+    let mut nonzero: usize = 1;
+    for &d in shape {
+        match nonzero.checked_mul(d.max(1)) {
+            Some(v) if v <= MAX_NUMEL => nonzero = v,
+            _ => bail!("{op}: shape {shape:?} has too many elements (the count overflows)"),
+        }
+    }
+    Ok(if shape.contains(&0) { 0 } else { nonzero })
 }
 
 /// Row-major strides of a contiguous tensor of this shape.
@@ -38,6 +57,7 @@ pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<Vec<usize>
             _ => bail!("{op}: shapes {a:?} and {b:?} cannot be broadcast together"),
         };
     }
+    checked_numel(op, &out)?;
     Ok(out)
 }
 
@@ -67,29 +87,23 @@ pub fn normalize_axis(op: &str, axis: i64, ndim: usize) -> Result<usize> {
     Ok(a as usize)
 }
 
-/// Largest number of elements one tensor may hold: guards against runaway allocations.
-pub const MAX_ELEMENTS: usize = 1 << 34;
-
-/// Checks a shape requested by a script: sizes are non-negative and the total is allocatable.
+/// Checks a shape requested by a script: sizes are non-negative and their product does not
+/// overflow (whether it fits in memory is checked when it is allocated).
 pub fn checked_shape(op: &str, dims: &[i64]) -> Result<Vec<usize>> {
-    let mut total: usize = 1;
     let mut shape = Vec::with_capacity(dims.len());
     for &d in dims {
         if d < 0 {
             bail!("{op}: negative dimension {d} in shape {dims:?}");
         }
-        total = total.saturating_mul(d as usize);
         shape.push(d as usize);
     }
-    if total > MAX_ELEMENTS {
-        bail!("{op}: shape {dims:?} holds {total} elements, more than the limit of {MAX_ELEMENTS}");
-    }
+    checked_numel(op, &shape)?;
     Ok(shape)
 }
 
 /// Resolves a reshape target with at most one `-1` against a number of elements.
 pub fn infer_reshape(op: &str, from: &[usize], dims: &[i64]) -> Result<Vec<usize>> {
-    let total = numel(from);
+    let total = checked_numel(op, from)?;
     let mut known: usize = 1;
     let mut infer = None;
     for (i, &d) in dims.iter().enumerate() {
@@ -104,12 +118,15 @@ pub fn infer_reshape(op: &str, from: &[usize], dims: &[i64]) -> Result<Vec<usize
             known = known.saturating_mul(d as usize);
         }
     }
+    let as_usize: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
+    checked_numel(op, &as_usize)?;
     let mut shape: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(i) = infer {
         if known == 0 || !total.is_multiple_of(known) {
             bail!("{op}: cannot reshape a tensor of shape {from:?} into {dims:?}");
         }
         shape[i] = total / known;
+        checked_numel(op, &shape)?;
     } else if known != total {
         bail!("{op}: cannot reshape a tensor of shape {from:?} ({total} elements) into {dims:?}");
     }
@@ -133,5 +150,16 @@ mod tests {
         assert_eq!(infer_reshape("r", &[2, 6], &[-1, 3]).unwrap(), vec![4, 3]);
         assert!(infer_reshape("r", &[2, 6], &[-1, 5]).is_err());
         assert!(infer_reshape("r", &[2, 6], &[-1, -1]).is_err());
+        assert!(infer_reshape("r", &[0], &[0, 1 << 62, 1 << 62]).is_err());
+    }
+
+    #[test]
+    fn element_counts_never_overflow() {
+        assert_eq!(numel(&[usize::MAX, 2]), usize::MAX);
+        assert!(checked_numel("t", &[4611686018427387905, 4]).is_err());
+        assert!(checked_numel("t", &[0, 1 << 40, 1 << 40]).is_err());
+        assert_eq!(checked_numel("t", &[0, 3]).unwrap(), 0);
+        assert_eq!(checked_numel("t", &[]).unwrap(), 1);
+        assert!(broadcast_shapes("t", &[1 << 40, 1], &[1, 1 << 40]).is_err());
     }
 }

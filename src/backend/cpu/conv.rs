@@ -4,6 +4,7 @@
 use super::CpuStorage;
 use super::parallel::for_row_chunks;
 use crate::backend::Patches;
+use crate::backend::memory;
 use anyhow::{Result, bail};
 
 /// The output columns `lo..hi` whose input column `xo * sw + kj * dw - pl` lies inside `0..w`.
@@ -93,10 +94,21 @@ pub fn im2col(x: &CpuStorage, p: &Patches, pad: f32) -> Result<CpuStorage> {
     let CpuStorage::F32(x) = x else {
         bail!("im2col needs f32 input, got {}", x.dtype())
     };
+    p.validate("im2col")?;
     let (chw, hw, l) = (p.c * p.h * p.w, p.h * p.w, p.out_h() * p.out_w());
-    let mut out = vec![0f32; p.c * p.kh * p.kw * p.n * l];
+    if x.len() != p.n * chw {
+        bail!(
+            "im2col: {} values do not fill [{}, {}, {}, {}]",
+            x.len(),
+            p.n,
+            p.c,
+            p.h,
+            p.w
+        );
+    }
+    let mut out = memory::filled("im2col", p.c * p.kh * p.kw * p.n * l, 0f32)?;
     if out.is_empty() {
-        return Ok(CpuStorage::F32(out));
+        return Ok(CpuStorage::f32(out));
     }
     for_row_chunks(&mut out, p.n * l, |row0, chunk| {
         for (r, dst) in chunk.chunks_mut(p.n * l).enumerate() {
@@ -108,7 +120,7 @@ pub fn im2col(x: &CpuStorage, p: &Patches, pad: f32) -> Result<CpuStorage> {
             }
         }
     });
-    Ok(CpuStorage::F32(out))
+    Ok(CpuStorage::f32(out))
 }
 
 /// The adjoint of [`im2col`]: sums columns `[C*kh*kw, N*OH*OW]` back into `[N, C, H, W]`.
@@ -116,11 +128,18 @@ pub fn col2im(cols: &CpuStorage, p: &Patches) -> Result<CpuStorage> {
     let CpuStorage::F32(cols) = cols else {
         bail!("col2im needs f32 input, got {}", cols.dtype())
     };
+    p.validate("col2im")?;
     let (chw, hw, l) = (p.c * p.h * p.w, p.h * p.w, p.out_h() * p.out_w());
     let nl = p.n * l;
-    let mut out = vec![0f32; p.n * chw];
+    if cols.len() != p.c * p.kh * p.kw * nl {
+        bail!(
+            "col2im: {} values do not fill the columns of {p:?}",
+            cols.len()
+        );
+    }
+    let mut out = memory::filled("col2im", p.n * chw, 0f32)?;
     if out.is_empty() || nl == 0 {
-        return Ok(CpuStorage::F32(out));
+        return Ok(CpuStorage::f32(out));
     }
     // One image per chunk: its planes are contiguous, so images sum in parallel.
     for_row_chunks(&mut out, chw, |img0, chunk| {
@@ -133,5 +152,5 @@ pub fn col2im(cols: &CpuStorage, p: &Patches) -> Result<CpuStorage> {
             }
         }
     });
-    Ok(CpuStorage::F32(out))
+    Ok(CpuStorage::f32(out))
 }

@@ -6,6 +6,8 @@ use super::conv::{image_col2im, image_im2col};
 use super::gemm::{Mat, gemm_serial};
 use super::parallel::map_item_ranges;
 use crate::backend::Patches;
+use crate::backend::memory;
+use anyhow::Result;
 
 /// Below this many multiply-adds a convolution runs on the calling thread.
 const PARALLEL_MACS: usize = 1 << 20;
@@ -21,7 +23,23 @@ struct Dims {
 }
 
 impl Dims {
-    fn new(p: &Patches, o: usize) -> Dims {
+    /// The sizes, after checking the geometry and that one column buffer per thread fits.
+    fn new(p: &Patches, o: usize) -> Result<Dims> {
+        p.validate("conv2d")?;
+        let ckk = p.c * p.kh * p.kw;
+        let l = p.out_h() * p.out_w();
+        if ckk
+            .checked_mul(l)
+            .and_then(|x| x.checked_mul(o.max(1)))
+            .is_none()
+        {
+            anyhow::bail!("conv2d: {o} output channels over [{ckk}, {l}] columns overflow");
+        }
+        memory::check::<f32>("conv2d columns", ckk * l)?;
+        Ok(Dims::sizes(p, o))
+    }
+
+    fn sizes(p: &Patches, o: usize) -> Dims {
         let direct =
             p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.pt + p.pb + p.pl + p.pr == 0;
         Dims {
@@ -58,12 +76,25 @@ fn columns<'a>(x: &'a [f32], i: usize, p: &Patches, d: &Dims, buf: &'a mut [f32]
 }
 
 /// `x [N, C, H, W]` (*) `w [O, C, kh, kw]` (+ `bias [O]`) -> `[N, O, OH, OW]`.
-pub fn forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, p: &Patches, o: usize) -> Vec<f32> {
-    let d = Dims::new(p, o);
+pub fn forward(
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    p: &Patches,
+    o: usize,
+) -> Result<Vec<f32>> {
+    let d = Dims::new(p, o)?;
     let per_image = o * d.l;
-    let mut out = vec![0f32; p.n * per_image];
+    let Some(n) = p.n.checked_mul(per_image) else {
+        anyhow::bail!(
+            "conv2d: the output [{}, {o}, {}] has too many elements",
+            p.n,
+            d.l
+        );
+    };
+    let mut out = memory::filled("conv2d", n, 0f32)?;
     if out.is_empty() {
-        return out;
+        return Ok(out);
     }
     map_item_ranges(p.n, &mut out, per_image, d.parallel(p.n), |images, outs| {
         let mut buf = d.column_buffer();
@@ -88,7 +119,7 @@ pub fn forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, p: &Patches, o: usize
             );
         }
     });
-    out
+    Ok(out)
 }
 
 /// Which gradients a convolution's backward pass should produce.
@@ -108,23 +139,16 @@ pub fn backward(
     p: &Patches,
     o: usize,
     want: Wanted,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let d = Dims::new(p, o);
+) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    let op = "conv2d backward";
+    let d = Dims::new(p, o)?;
     let per_image = o * d.l;
-    let mut dx = if want.input {
-        vec![0f32; p.n * d.chw]
-    } else {
-        Vec::new()
-    };
+    let sized = |wanted: bool, n: usize| memory::filled(op, if wanted { n } else { 0 }, 0f32);
+    let mut dx = sized(want.input, p.n * d.chw)?;
     if p.n == 0 || per_image == 0 {
-        let dw = if want.weight {
-            vec![0f32; o * d.ckk]
-        } else {
-            Vec::new()
-        };
-        let db = if want.bias { vec![0f32; o] } else { Vec::new() };
-        return (dx, dw, db);
+        return Ok((dx, sized(want.weight, o * d.ckk)?, sized(want.bias, o)?));
     }
+    memory::check::<f32>(op, o * d.ckk)?;
     let partials = map_item_ranges(p.n, &mut dx, d.chw, d.parallel(p.n), |images, dxs| {
         let mut buf = d.column_buffer();
         let mut dcols = if want.input && !d.direct {
@@ -178,5 +202,5 @@ pub fn backward(
             *a += b;
         }
     }
-    (dx, dw, db)
+    Ok((dx, dw, db))
 }

@@ -3,6 +3,7 @@
 
 use super::CpuStorage;
 use super::parallel::build_vec;
+use crate::backend::memory::{self, Buffer};
 use crate::backend::{BinaryOp, CompareOp, LogicalOp, UnaryOp};
 use crate::tensor::shape::{broadcast_strides, numel};
 use anyhow::{Result, bail};
@@ -35,9 +36,13 @@ pub fn fast_exp(x: f32) -> f32 {
     p * s1 * s2
 }
 
-/// Maps `f` over a slice, in parallel when large.
-pub fn map_slice<T: Copy + Sync, U: Copy + Send>(x: &[T], f: impl Fn(T) -> U + Sync) -> Vec<U> {
-    build_vec(x.len(), 1, |row0, chunk| {
+/// Maps `f` over a slice, in parallel when large; `op` names the op in an allocation error.
+pub fn map_slice<T: Copy + Sync, U: Copy + Send>(
+    op: &str,
+    x: &[T],
+    f: impl Fn(T) -> U + Sync,
+) -> Result<Vec<U>> {
+    build_vec(op, x.len(), 1, |row0, chunk| {
         for (o, &v) in chunk.iter_mut().zip(&x[row0..]) {
             o.write(f(v));
         }
@@ -45,32 +50,34 @@ pub fn map_slice<T: Copy + Sync, U: Copy + Send>(x: &[T], f: impl Fn(T) -> U + S
 }
 
 /// Dispatches a float unary op to a specialised closure.
-fn unary_f32(op: UnaryOp, v: &[f32]) -> Vec<f32> {
+fn unary_f32(op: UnaryOp, v: &[f32]) -> Result<Vec<f32>> {
+    let name = op.name();
     match op {
-        UnaryOp::Neg => map_slice(v, |x| -x),
-        UnaryOp::Exp => map_slice(v, fast_exp),
-        UnaryOp::Log => map_slice(v, f32::ln),
-        UnaryOp::Sqrt => map_slice(v, f32::sqrt),
-        UnaryOp::Abs => map_slice(v, f32::abs),
-        UnaryOp::Sin => map_slice(v, f32::sin),
-        UnaryOp::Cos => map_slice(v, f32::cos),
-        UnaryOp::Tanh => map_slice(v, |x| {
+        UnaryOp::Neg => map_slice(name, v, |x| -x),
+        UnaryOp::Exp => map_slice(name, v, fast_exp),
+        UnaryOp::Log => map_slice(name, v, f32::ln),
+        UnaryOp::Sqrt => map_slice(name, v, f32::sqrt),
+        UnaryOp::Abs => map_slice(name, v, f32::abs),
+        UnaryOp::Sin => map_slice(name, v, f32::sin),
+        UnaryOp::Cos => map_slice(name, v, f32::cos),
+        UnaryOp::Tanh => map_slice(name, v, |x| {
             // tanh(x) = 1 - 2 / (e^{2x} + 1), stable at both ends.
             1.0 - 2.0 / (fast_exp(2.0 * x) + 1.0)
         }),
-        UnaryOp::Sigmoid => map_slice(v, |x| 1.0 / (1.0 + fast_exp(-x))),
-        UnaryOp::Relu => map_slice(v, |x| x.max(0.0)),
+        UnaryOp::Sigmoid => map_slice(name, v, |x| 1.0 / (1.0 + fast_exp(-x))),
+        UnaryOp::Relu => map_slice(name, v, |x| x.max(0.0)),
         UnaryOp::Elu(a) => map_slice(
+            name,
             v,
             move |x| if x > 0.0 { x } else { a * (fast_exp(x) - 1.0) },
         ),
-        UnaryOp::LeakyRelu(s) => map_slice(v, move |x| if x > 0.0 { x } else { s * x }),
-        UnaryOp::PowScalar(2.0) => map_slice(v, |x| x * x),
-        UnaryOp::PowScalar(0.5) => map_slice(v, f32::sqrt),
-        UnaryOp::PowScalar(-1.0) => map_slice(v, |x| 1.0 / x),
-        UnaryOp::PowScalar(p) => map_slice(v, move |x| x.powf(p)),
-        UnaryOp::Clamp(lo, hi) => map_slice(v, move |x| x.max(lo).min(hi)),
-        UnaryOp::Sign => map_slice(v, |x| {
+        UnaryOp::LeakyRelu(s) => map_slice(name, v, move |x| if x > 0.0 { x } else { s * x }),
+        UnaryOp::PowScalar(2.0) => map_slice(name, v, |x| x * x),
+        UnaryOp::PowScalar(0.5) => map_slice(name, v, f32::sqrt),
+        UnaryOp::PowScalar(-1.0) => map_slice(name, v, |x| 1.0 / x),
+        UnaryOp::PowScalar(p) => map_slice(name, v, move |x| x.powf(p)),
+        UnaryOp::Clamp(lo, hi) => map_slice(name, v, move |x| x.max(lo).min(hi)),
+        UnaryOp::Sign => map_slice(name, v, |x| {
             if x > 0.0 {
                 1.0
             } else if x < 0.0 {
@@ -79,23 +86,36 @@ fn unary_f32(op: UnaryOp, v: &[f32]) -> Vec<f32> {
                 0.0
             }
         }),
-        UnaryOp::InRange(lo, hi) => map_slice(v, move |x| ((x >= lo) & (x <= hi)) as u8 as f32),
-        UnaryOp::Affine(a, b) => map_slice(v, move |x| x * a + b),
-        UnaryOp::Recip => map_slice(v, |x| 1.0 / x),
+        UnaryOp::InRange(lo, hi) => {
+            map_slice(name, v, move |x| ((x >= lo) & (x <= hi)) as u8 as f32)
+        }
+        UnaryOp::Affine(a, b) => map_slice(name, v, move |x| x * a + b),
+        UnaryOp::Recip => map_slice(name, v, |x| 1.0 / x),
+        UnaryOp::Floor => map_slice(name, v, f32::floor),
     }
 }
 
 pub fn unary(op: UnaryOp, x: &CpuStorage) -> Result<CpuStorage> {
     match x {
-        CpuStorage::F32(v) => Ok(CpuStorage::F32(unary_f32(op, v))),
+        CpuStorage::F32(v) => Ok(CpuStorage::f32(unary_f32(op, v)?)),
         CpuStorage::I64(v) => match op {
-            UnaryOp::Neg => Ok(CpuStorage::I64(map_slice(v, |x: i64| x.wrapping_neg()))),
-            UnaryOp::Abs => Ok(CpuStorage::I64(map_slice(v, |x: i64| x.wrapping_abs()))),
-            UnaryOp::Sign => Ok(CpuStorage::I64(map_slice(v, |x: i64| x.signum()))),
+            UnaryOp::Neg => Ok(CpuStorage::i64(map_slice(op.name(), v, i64::wrapping_neg)?)),
+            UnaryOp::Abs => Ok(CpuStorage::i64(map_slice(op.name(), v, i64::wrapping_abs)?)),
+            UnaryOp::Sign => Ok(CpuStorage::i64(map_slice(op.name(), v, i64::signum)?)),
+            UnaryOp::Floor => Ok(CpuStorage::i64(memory::copy_of(op.name(), v)?)),
             _ => bail!("{op:?} is not defined for i64 tensors (convert with .float() first)"),
         },
         CpuStorage::Bool(_) => bail!("{op:?} is not defined for bool tensors"),
     }
+}
+
+/// True where a value is neither infinite nor NaN (integers and bools always are).
+pub fn is_finite(x: &CpuStorage) -> Result<CpuStorage> {
+    let op = "is_finite";
+    Ok(CpuStorage::bool(match x {
+        CpuStorage::F32(v) => map_slice(op, v, f32::is_finite)?,
+        other => memory::filled(op, other.len(), true)?,
+    }))
 }
 
 /// Trailing blocks shorter than this are gathered into a contiguous buffer before mapping.
@@ -123,16 +143,17 @@ fn strided<'a, T: Copy>(
 
 /// The broadcasting map of two operands into `out` (row-major), in parallel when large.
 pub fn broadcast_map<A: Copy + Sync, B: Copy + Sync, U: Copy + Send>(
+    op: &str,
     a: &[A],
     sa: &[usize],
     b: &[B],
     sb: &[usize],
     out: &[usize],
     f: impl Fn(A, B) -> U + Sync,
-) -> Vec<U> {
+) -> Result<Vec<U>> {
     let n = numel(out);
     if sa == out && sb == out {
-        return build_vec(n, 1, |row0, chunk| {
+        return build_vec(op, n, 1, |row0, chunk| {
             for ((o, &x), &y) in chunk.iter_mut().zip(&a[row0..]).zip(&b[row0..]) {
                 o.write(f(x, y));
             }
@@ -140,17 +161,17 @@ pub fn broadcast_map<A: Copy + Sync, B: Copy + Sync, U: Copy + Send>(
     }
     if b.len() == 1 && sa == out {
         let y = b[0];
-        return map_slice(a, |x| f(x, y));
+        return map_slice(op, a, |x| f(x, y));
     }
     if a.len() == 1 && sb == out {
         let x = a[0];
-        return map_slice(b, |y| f(x, y));
+        return map_slice(op, b, |y| f(x, y));
     }
     if n == 0 {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     if out.is_empty() {
-        return vec![f(a[0], b[0])];
+        return memory::collect(op, 1, [f(a[0], b[0])]);
     }
     let astr = broadcast_strides(sa, out);
     let bstr = broadcast_strides(sb, out);
@@ -175,7 +196,7 @@ pub fn broadcast_map<A: Copy + Sync, B: Copy + Sync, U: Copy + Send>(
         }
     };
     let (fa, fb) = (flat(ra, ia), flat(rb, ib));
-    build_vec(n, block, |block0, chunk: &mut [MaybeUninit<U>]| {
+    build_vec(op, n, block, |block0, chunk: &mut [MaybeUninit<U>]| {
         let mut idx = vec![0usize; outer_dims];
         let mut rem = block0;
         for ax in (0..outer_dims).rev() {
@@ -238,7 +259,7 @@ fn floor_div(x: i64, y: i64) -> i64 {
         return 0;
     }
     let q = x.wrapping_div(y);
-    if (x % y != 0) && ((x < 0) != (y < 0)) {
+    if (x.wrapping_rem(y) != 0) && ((x < 0) != (y < 0)) {
         q - 1
     } else {
         q
@@ -253,37 +274,40 @@ pub fn binary(
     sb: &[usize],
     out: &[usize],
 ) -> Result<CpuStorage> {
+    let name = op.name();
     Ok(match (a, b) {
-        (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(match op {
-            BinaryOp::Add => broadcast_map(x, sa, y, sb, out, |p, q| p + q),
-            BinaryOp::Sub => broadcast_map(x, sa, y, sb, out, |p, q| p - q),
-            BinaryOp::Mul => broadcast_map(x, sa, y, sb, out, |p, q| p * q),
-            BinaryOp::Div => broadcast_map(x, sa, y, sb, out, |p, q| p / q),
-            BinaryOp::Pow => broadcast_map(x, sa, y, sb, out, f32::powf),
-            BinaryOp::Maximum => broadcast_map(x, sa, y, sb, out, max_f32),
-            BinaryOp::Minimum => broadcast_map(x, sa, y, sb, out, min_f32),
+        (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::f32(match op {
+            BinaryOp::Add => broadcast_map(name, x, sa, y, sb, out, |p, q| p + q),
+            BinaryOp::Sub => broadcast_map(name, x, sa, y, sb, out, |p, q| p - q),
+            BinaryOp::Mul => broadcast_map(name, x, sa, y, sb, out, |p, q| p * q),
+            BinaryOp::Div => broadcast_map(name, x, sa, y, sb, out, |p, q| p / q),
+            BinaryOp::Pow => broadcast_map(name, x, sa, y, sb, out, f32::powf),
+            BinaryOp::Maximum => broadcast_map(name, x, sa, y, sb, out, max_f32),
+            BinaryOp::Minimum => broadcast_map(name, x, sa, y, sb, out, min_f32),
             BinaryOp::SquaredDifference => {
-                broadcast_map(x, sa, y, sb, out, |p, q| (p - q) * (p - q))
+                broadcast_map(name, x, sa, y, sb, out, |p, q| (p - q) * (p - q))
             }
-        }),
-        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(match op {
-            BinaryOp::Add => broadcast_map(x, sa, y, sb, out, i64::wrapping_add),
-            BinaryOp::Sub => broadcast_map(x, sa, y, sb, out, i64::wrapping_sub),
-            BinaryOp::Mul => broadcast_map(x, sa, y, sb, out, i64::wrapping_mul),
-            BinaryOp::Div => broadcast_map(x, sa, y, sb, out, floor_div),
-            BinaryOp::Pow => broadcast_map(x, sa, y, sb, out, |p: i64, q: i64| {
+        }?),
+        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::i64(match op {
+            BinaryOp::Add => broadcast_map(name, x, sa, y, sb, out, i64::wrapping_add),
+            BinaryOp::Sub => broadcast_map(name, x, sa, y, sb, out, i64::wrapping_sub),
+            BinaryOp::Mul => broadcast_map(name, x, sa, y, sb, out, i64::wrapping_mul),
+            BinaryOp::Div => broadcast_map(name, x, sa, y, sb, out, floor_div),
+            BinaryOp::Pow => broadcast_map(name, x, sa, y, sb, out, |p: i64, q: i64| {
                 if q < 0 {
                     0
                 } else {
                     p.wrapping_pow(q.min(u32::MAX as i64) as u32)
                 }
             }),
-            BinaryOp::Maximum => broadcast_map(x, sa, y, sb, out, i64::max),
-            BinaryOp::Minimum => broadcast_map(x, sa, y, sb, out, i64::min),
-            BinaryOp::SquaredDifference => broadcast_map(x, sa, y, sb, out, |p: i64, q: i64| {
-                p.wrapping_sub(q).wrapping_mul(p.wrapping_sub(q))
-            }),
-        }),
+            BinaryOp::Maximum => broadcast_map(name, x, sa, y, sb, out, i64::max),
+            BinaryOp::Minimum => broadcast_map(name, x, sa, y, sb, out, i64::min),
+            BinaryOp::SquaredDifference => {
+                broadcast_map(name, x, sa, y, sb, out, |p: i64, q: i64| {
+                    p.wrapping_sub(q).wrapping_mul(p.wrapping_sub(q))
+                })
+            }
+        }?),
         _ => bail!(
             "{op:?} needs two operands of one numeric dtype, got {} and {}",
             a.dtype(),
@@ -299,14 +323,15 @@ fn compare_typed<T: PartialOrd + Copy + Sync>(
     y: &[T],
     sb: &[usize],
     out: &[usize],
-) -> Vec<bool> {
+) -> Result<Vec<bool>> {
+    let name = op.name();
     match op {
-        CompareOp::Eq => broadcast_map(x, sa, y, sb, out, |p, q| p == q),
-        CompareOp::Ne => broadcast_map(x, sa, y, sb, out, |p, q| p != q),
-        CompareOp::Lt => broadcast_map(x, sa, y, sb, out, |p, q| p < q),
-        CompareOp::Le => broadcast_map(x, sa, y, sb, out, |p, q| p <= q),
-        CompareOp::Gt => broadcast_map(x, sa, y, sb, out, |p, q| p > q),
-        CompareOp::Ge => broadcast_map(x, sa, y, sb, out, |p, q| p >= q),
+        CompareOp::Eq => broadcast_map(name, x, sa, y, sb, out, |p, q| p == q),
+        CompareOp::Ne => broadcast_map(name, x, sa, y, sb, out, |p, q| p != q),
+        CompareOp::Lt => broadcast_map(name, x, sa, y, sb, out, |p, q| p < q),
+        CompareOp::Le => broadcast_map(name, x, sa, y, sb, out, |p, q| p <= q),
+        CompareOp::Gt => broadcast_map(name, x, sa, y, sb, out, |p, q| p > q),
+        CompareOp::Ge => broadcast_map(name, x, sa, y, sb, out, |p, q| p >= q),
     }
 }
 
@@ -318,10 +343,10 @@ pub fn compare(
     sb: &[usize],
     out: &[usize],
 ) -> Result<CpuStorage> {
-    Ok(CpuStorage::Bool(match (a, b) {
-        (CpuStorage::F32(x), CpuStorage::F32(y)) => compare_typed(op, x, sa, y, sb, out),
-        (CpuStorage::I64(x), CpuStorage::I64(y)) => compare_typed(op, x, sa, y, sb, out),
-        (CpuStorage::Bool(x), CpuStorage::Bool(y)) => compare_typed(op, x, sa, y, sb, out),
+    Ok(CpuStorage::bool(match (a, b) {
+        (CpuStorage::F32(x), CpuStorage::F32(y)) => compare_typed(op, x, sa, y, sb, out)?,
+        (CpuStorage::I64(x), CpuStorage::I64(y)) => compare_typed(op, x, sa, y, sb, out)?,
+        (CpuStorage::Bool(x), CpuStorage::Bool(y)) => compare_typed(op, x, sa, y, sb, out)?,
         _ => bail!(
             "comparison needs operands of one dtype, got {} and {}",
             a.dtype(),
@@ -345,11 +370,12 @@ pub fn logical(
             b.dtype()
         );
     };
-    Ok(CpuStorage::Bool(match op {
-        LogicalOp::And => broadcast_map(x, sa, y, sb, out, |p, q| p & q),
-        LogicalOp::Or => broadcast_map(x, sa, y, sb, out, |p, q| p | q),
-        LogicalOp::Xor => broadcast_map(x, sa, y, sb, out, |p, q| p ^ q),
-    }))
+    let name = op.name();
+    Ok(CpuStorage::bool(match op {
+        LogicalOp::And => broadcast_map(name, x, sa, y, sb, out, |p, q| p & q),
+        LogicalOp::Or => broadcast_map(name, x, sa, y, sb, out, |p, q| p | q),
+        LogicalOp::Xor => broadcast_map(name, x, sa, y, sb, out, |p, q| p ^ q),
+    }?))
 }
 
 pub fn select(
@@ -361,23 +387,25 @@ pub fn select(
     sb: &[usize],
     out: &[usize],
 ) -> Result<CpuStorage> {
+    let op = "where";
     let CpuStorage::Bool(c) = cond else {
         bail!(
             "where: the condition must be a bool tensor, got {}",
             cond.dtype()
         );
     };
-    let pick = super::layout::expand_vec(c, sc, out);
+    let pick = super::layout::expand_vec(op, c, sc, out)?;
     macro_rules! choose {
         ($x:expr, $y:expr, $wrap:path) => {{
-            let av = super::layout::expand_vec($x, sa, out);
-            let bv = super::layout::expand_vec($y, sb, out);
-            $wrap(
+            let av = super::layout::expand_vec(op, $x, sa, out)?;
+            let bv = super::layout::expand_vec(op, $y, sb, out)?;
+            $wrap(Buffer::from(memory::collect(
+                op,
+                pick.len(),
                 pick.iter()
                     .zip(av.into_iter().zip(bv))
-                    .map(|(&p, (u, v))| if p { u } else { v })
-                    .collect(),
-            )
+                    .map(|(&p, (u, v))| if p { u } else { v }),
+            )?))
         }};
     }
     Ok(match (a, b) {

@@ -35,7 +35,13 @@ impl<'a> Mat<'a> {
 
     /// Whether an `r x c` matrix with these strides lies inside `data`.
     fn holds(&self, r: usize, c: usize) -> bool {
-        r == 0 || c == 0 || (r - 1) * self.rs + (c - 1) * self.cs < self.data.len()
+        if r == 0 || c == 0 {
+            return true;
+        }
+        let last = (r - 1)
+            .checked_mul(self.rs)
+            .and_then(|x| (c - 1).checked_mul(self.cs).and_then(|y| x.checked_add(y)));
+        last.is_some_and(|l| l < self.data.len())
     }
 
     /// The operand starting at row `i`, column `j`.
@@ -61,7 +67,13 @@ pub fn gemm_serial(
         return;
     }
     assert!(
-        a.holds(m, k) && b.holds(k, n) && (m - 1) * ldc + n <= c.len() && n <= ldc,
+        a.holds(m, k)
+            && b.holds(k, n)
+            && (m - 1)
+                .checked_mul(ldc)
+                .and_then(|x| x.checked_add(n))
+                .is_some_and(|x| x <= c.len())
+            && n <= ldc,
         "gemm_serial: operands do not hold [{m}, {k}] x [{k}, {n}]"
     );
     if k == 0 {
@@ -141,7 +153,7 @@ pub fn gemm((m, k, n): (usize, usize, usize), a: Mat, b: Mat, c: &mut [f32]) {
     };
     let threads = pool.current_num_threads();
     assert!(
-        a.holds(m, k) && b.holds(k, n) && c.len() >= m * n,
+        a.holds(m, k) && b.holds(k, n) && m.checked_mul(n).is_some_and(|x| c.len() >= x),
         "gemm: operands do not hold [{m}, {k}] x [{k}, {n}]"
     );
     if n <= m {

@@ -3,6 +3,7 @@
 use super::CpuStorage;
 use super::gemm::{Mat, gemm, gemm_serial};
 use super::parallel;
+use crate::backend::memory;
 use anyhow::{Result, bail};
 
 /// `op(A) x op(B) -> [batch, m, n]` where `op(A)` is `[batch, m, k]`: A is stored as
@@ -26,12 +27,16 @@ pub fn matmul(
             b.dtype()
         );
     };
-    if a.len() != batch * m * k || b.len() != batch * k * n {
+    let size = |x: usize, y: usize| batch.checked_mul(x).and_then(|v| v.checked_mul(y));
+    let Some(out_len) = size(m, n) else {
+        bail!("matmul: the result [{batch}, {m}, {n}] has too many elements");
+    };
+    if size(m, k) != Some(a.len()) || size(k, n) != Some(b.len()) {
         bail!("matmul: operand sizes do not match [{batch}, {m}, {k}] x [{batch}, {k}, {n}]");
     }
-    let mut c = vec![0f32; batch * m * n];
+    let mut c = memory::filled("matmul", out_len, 0f32)?;
     if m == 0 || n == 0 {
-        return Ok(CpuStorage::F32(c));
+        return Ok(CpuStorage::f32(c));
     }
     let (sa, sb) = (m * k, k * n);
     // op(A) [m, k] and op(B) [k, n] as strided views of their stored layouts.
@@ -52,7 +57,7 @@ pub fn matmul(
         }
     };
     let threads = parallel::num_threads();
-    if batch >= threads && threads > 1 && batch * m * k * n >= 1 << 21 {
+    if batch >= threads && threads > 1 && out_len.saturating_mul(k) >= 1 << 21 {
         // Many products: whole products per thread, each on one core.
         parallel::for_row_chunks_min(&mut c, m * n, 0, |first, chunk| {
             for (j, out) in chunk.chunks_mut(m * n).enumerate() {
@@ -64,5 +69,5 @@ pub fn matmul(
             gemm((m, k, n), op_a(i), op_b(i), out);
         }
     }
-    Ok(CpuStorage::F32(c))
+    Ok(CpuStorage::f32(c))
 }

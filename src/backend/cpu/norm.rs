@@ -1,27 +1,38 @@
 //! Fused batch normalisation over `[N, C, L]` (L = spatial positions, 1 for `[N, C]`).
 
-use super::CpuStorage;
+use crate::backend::memory;
 use anyhow::{Result, bail};
 
-fn f32s(s: &CpuStorage) -> Result<&Vec<f32>> {
-    match s {
-        CpuStorage::F32(v) => Ok(v),
-        other => bail!("batch_norm needs f32 tensors, got {}", other.dtype()),
+/// Checks `x` fills `[N, C, L]` and each per-channel vector has `C` values.
+fn check(
+    op: &str,
+    x: &[f32],
+    (n, c, l): (usize, usize, usize),
+    per_channel: &[&[f32]],
+) -> Result<()> {
+    let fill = n.checked_mul(c).and_then(|v| v.checked_mul(l));
+    if fill != Some(x.len()) || per_channel.iter().any(|v| v.len() != c) {
+        bail!("{op}: values do not match [{n}, {c}, {l}] with {c} channels");
     }
+    Ok(())
 }
 
 /// Normalises each channel with the given per-channel `mean` and `invstd`, then applies
 /// `weight`/`bias` (when given): `y = (x - mean) * invstd * w + b`.
 pub fn normalize(
-    x: &CpuStorage,
+    x: &[f32],
     (n, c, l): (usize, usize, usize),
     mean: &[f32],
     invstd: &[f32],
     w: Option<&[f32]>,
     b: Option<&[f32]>,
-) -> Result<CpuStorage> {
-    let x = f32s(x)?;
-    let mut y = vec![0f32; x.len()];
+) -> Result<Vec<f32>> {
+    let op = "batch_norm";
+    let mut chans = vec![mean, invstd];
+    chans.extend(w);
+    chans.extend(b);
+    check(op, x, (n, c, l), &chans)?;
+    let mut y = memory::filled(op, x.len(), 0f32)?;
     for img in 0..n {
         for ch in 0..c {
             let scale = invstd[ch] * w.map_or(1.0, |w| w[ch]);
@@ -32,18 +43,16 @@ pub fn normalize(
             }
         }
     }
-    Ok(CpuStorage::F32(y))
+    Ok(y)
 }
 
 /// Per-channel mean and biased variance of `[N, C, L]`, accumulated in f64.
-pub fn channel_stats(
-    x: &CpuStorage,
-    (n, c, l): (usize, usize, usize),
-) -> Result<(Vec<f32>, Vec<f32>)> {
-    let x = f32s(x)?;
+pub fn channel_stats(x: &[f32], (n, c, l): (usize, usize, usize)) -> Result<(Vec<f32>, Vec<f32>)> {
+    let op = "batch_norm";
+    check(op, x, (n, c, l), &[])?;
     let count = (n * l) as f64;
-    let mut mean = vec![0f32; c];
-    let mut var = vec![0f32; c];
+    let mut mean = memory::filled(op, c, 0f32)?;
+    let mut var = memory::filled(op, c, 0f32)?;
     for ch in 0..c {
         let mut s = 0f64;
         for img in 0..n {
@@ -69,19 +78,23 @@ pub fn channel_stats(
 /// dx = w * invstd * (dy - mean(dy) - x̂ * mean(dy * x̂)), dw = sum(dy * x̂), db = sum(dy)
 /// (means and sums per channel over N and L).
 pub fn backward(
-    dy: &CpuStorage,
-    x: &CpuStorage,
+    dy: &[f32],
+    x: &[f32],
     dims: (usize, usize, usize),
     mean: &[f32],
     invstd: &[f32],
     w: Option<&[f32]>,
-) -> Result<(CpuStorage, Vec<f32>, Vec<f32>)> {
+) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    let op = "batch_norm backward";
     let (n, c, l) = dims;
-    let (dy, x) = (f32s(dy)?, f32s(x)?);
+    let mut chans = vec![mean, invstd];
+    chans.extend(w);
+    check(op, x, dims, &chans)?;
+    check(op, dy, dims, &[])?;
     let count = (n * l) as f64;
-    let mut dx = vec![0f32; x.len()];
-    let mut dw = vec![0f32; c];
-    let mut db = vec![0f32; c];
+    let mut dx = memory::filled(op, x.len(), 0f32)?;
+    let mut dw = memory::filled(op, c, 0f32)?;
+    let mut db = memory::filled(op, c, 0f32)?;
     for ch in 0..c {
         let (m, is) = (mean[ch], invstd[ch]);
         let (mut sum_dy, mut sum_dy_xhat) = (0f64, 0f64);
@@ -108,5 +121,5 @@ pub fn backward(
             }
         }
     }
-    Ok((CpuStorage::F32(dx), dw, db))
+    Ok((dx, dw, db))
 }

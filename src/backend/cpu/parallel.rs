@@ -116,15 +116,17 @@ pub fn map_item_ranges<U: Send, R: Send>(
 
 /// A vector of `n` elements produced by `fill`, which must write every slot of each chunk it
 /// is given (`fill(first_row, chunk)`, chunks of whole `row_len` rows, possibly in parallel).
+/// Allocated through the checked path (`op` names the op in the error).
 pub fn build_vec<U: Copy + Send>(
+    op: &str,
     n: usize,
     row_len: usize,
     fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Sync,
-) -> Vec<U> {
-    let mut v: Vec<U> = Vec::with_capacity(n);
+) -> anyhow::Result<Vec<U>> {
+    let mut v: Vec<U> = crate::backend::memory::alloc(op, n)?;
     for_row_chunks(&mut v.spare_capacity_mut()[..n], row_len.max(1), fill);
     // SAFETY: every caller's `fill` writes each element of every chunk it receives, and the
     // chunks cover 0..n.
     unsafe { v.set_len(n) };
-    v
+    Ok(v)
 }

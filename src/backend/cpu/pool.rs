@@ -3,6 +3,8 @@
 
 use super::parallel::{for_row_chunks, map_item_ranges};
 use crate::backend::Patches;
+use crate::backend::memory;
+use anyhow::Result;
 
 /// Where a window's maximum came from, for a window that covers no input at all.
 pub const NO_SOURCE: i64 = -1;
@@ -10,12 +12,13 @@ pub const NO_SOURCE: i64 = -1;
 /// Max over each window of `x [N, C, H, W]`: the output `[N, C, OH, OW]` and, per output, the
 /// index within its `[H, W]` plane of the maximum (the first one on ties; NaN wins, as in
 /// PyTorch). Padding never wins.
-pub fn max_forward(x: &[f32], p: &Patches) -> (Vec<f32>, Vec<i64>) {
+pub fn max_forward(x: &[f32], p: &Patches) -> Result<(Vec<f32>, Vec<i64>)> {
     let (hw, l) = (p.h * p.w, p.out_h() * p.out_w());
     let planes = p.n * p.c;
-    let mut out = vec![0f32; planes * l];
+    let mut out = memory::filled("max_pool2d", planes * l, 0f32)?;
+    memory::check::<i64>("max_pool2d", planes * l)?;
     if out.is_empty() {
-        return (out, Vec::new());
+        return Ok((out, Vec::new()));
     }
     let parallel = out.len() * p.kh * p.kw >= 1 << 16;
     let parts = map_item_ranges(planes, &mut out, l, parallel, |range, outs| {
@@ -26,7 +29,7 @@ pub fn max_forward(x: &[f32], p: &Patches) -> (Vec<f32>, Vec<i64>) {
         }
         idx
     });
-    (out, parts.concat())
+    Ok((out, parts.concat()))
 }
 
 /// Whether `s` replaces the running maximum `best` (larger, or the first NaN).
@@ -115,11 +118,17 @@ fn max_plane_2x2(src: &[f32], w: usize, dst: &mut [f32], idx: &mut Vec<i64>) {
 }
 
 /// Gradient of [`max_forward`]: each output's gradient goes to the input it came from.
-pub fn max_backward(g: &[f32], idx: &[i64], p: &Patches) -> Vec<f32> {
+pub fn max_backward(g: &[f32], idx: &[i64], p: &Patches) -> Result<Vec<f32>> {
     let (hw, l) = (p.h * p.w, p.out_h() * p.out_w());
-    let mut dx = vec![0f32; p.n * p.c * hw];
+    let mut dx = memory::filled("max_pool2d backward", p.n * p.c * hw, 0f32)?;
     if dx.is_empty() || l == 0 {
-        return dx;
+        return Ok(dx);
+    }
+    if let Some(bad) = idx
+        .iter()
+        .find(|&&i| i != NO_SOURCE && (i < 0 || i as u64 >= hw as u64))
+    {
+        anyhow::bail!("max_pool2d backward: saved index {bad} is outside a {hw}-element plane");
     }
     for_row_chunks(&mut dx, hw, |plane0, chunk| {
         for (k, plane) in chunk.chunks_mut(hw).enumerate() {
@@ -131,5 +140,5 @@ pub fn max_backward(g: &[f32], idx: &[i64], p: &Patches) -> Vec<f32> {
             }
         }
     });
-    dx
+    Ok(dx)
 }

@@ -3,6 +3,7 @@
 //! Layouts follow PyTorch: LSTM gates `[B, 4H]` as (i, f, g, o), GRU gates `[B, 3H]` as (r, z, n).
 
 use super::elementwise::fast_exp;
+use crate::backend::memory;
 use anyhow::{Result, bail};
 
 #[inline(always)]
@@ -29,7 +30,7 @@ pub fn lstm_forward(gates: &[f32], c_prev: &[f32], hidden: usize) -> Result<Lstm
             c_prev.len()
         );
     }
-    let mut act: Vec<f32> = gates.to_vec();
+    let mut act: Vec<f32> = memory::copy_of("lstm_cell", gates)?;
     for (k, chunk) in act.chunks_mut(hidden).enumerate() {
         if k % 4 == 2 {
             chunk.iter_mut().for_each(|a| *a = tanh(*a));
@@ -37,9 +38,9 @@ pub fn lstm_forward(gates: &[f32], c_prev: &[f32], hidden: usize) -> Result<Lstm
             chunk.iter_mut().for_each(|a| *a = sigmoid(*a));
         }
     }
-    let mut c = vec![0f32; c_prev.len()];
-    let mut tc = vec![0f32; c_prev.len()];
-    let mut h = vec![0f32; c_prev.len()];
+    let mut c = memory::filled("lstm_cell", c_prev.len(), 0f32)?;
+    let mut tc = memory::filled("lstm_cell", c_prev.len(), 0f32)?;
+    let mut h = memory::filled("lstm_cell", c_prev.len(), 0f32)?;
     for r in 0..b {
         let a = &act[r * 4 * hidden..(r + 1) * 4 * hidden];
         let (i, rest) = a.split_at(hidden);
@@ -66,10 +67,21 @@ pub fn lstm_backward(
     dh: Option<&[f32]>,
     dc: Option<&[f32]>,
     hidden: usize,
-) -> (Vec<f32>, Vec<f32>) {
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    let op = "lstm_cell backward";
     let b = c_prev.len() / hidden.max(1);
-    let mut dgates = vec![0f32; act.len()];
-    let mut dc_prev = vec![0f32; c_prev.len()];
+    let state = |v: Option<&[f32]>| v.is_none_or(|v| v.len() == c_prev.len());
+    if hidden == 0
+        || act.len() != 4 * c_prev.len()
+        || c_prev.len() != b * hidden
+        || tanh_c.len() != c_prev.len()
+        || !state(dh)
+        || !state(dc)
+    {
+        bail!("{op}: saved values and gradients do not match hidden size {hidden}");
+    }
+    let mut dgates = memory::filled(op, act.len(), 0f32)?;
+    let mut dc_prev = memory::filled(op, c_prev.len(), 0f32)?;
     for r in 0..b {
         let a = &act[r * 4 * hidden..(r + 1) * 4 * hidden];
         let d = &mut dgates[r * 4 * hidden..(r + 1) * 4 * hidden];
@@ -88,7 +100,7 @@ pub fn lstm_backward(
             dc_prev[k] = dck * f;
         }
     }
-    (dgates, dc_prev)
+    Ok((dgates, dc_prev))
 }
 
 /// GRU cell pointwise (PyTorch's form, `n = tanh(x_n + r * h_n)`): from the input and hidden
@@ -113,8 +125,8 @@ pub fn gru_forward(
             h_prev.len()
         );
     }
-    let mut act = vec![0f32; gx.len()];
-    let mut h = vec![0f32; h_prev.len()];
+    let mut act = memory::filled("gru_cell", gx.len(), 0f32)?;
+    let mut h = memory::filled("gru_cell", h_prev.len(), 0f32)?;
     for r in 0..b {
         let base = r * 3 * hidden;
         for j in 0..hidden {
@@ -139,11 +151,20 @@ pub fn gru_backward(
     h_prev: &[f32],
     dh: &[f32],
     hidden: usize,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    let op = "gru_cell backward";
     let b = h_prev.len() / hidden.max(1);
-    let mut dgx = vec![0f32; act.len()];
-    let mut dgh = vec![0f32; act.len()];
-    let mut dh_prev = vec![0f32; h_prev.len()];
+    if hidden == 0
+        || act.len() != 3 * h_prev.len()
+        || gh.len() != act.len()
+        || h_prev.len() != b * hidden
+        || dh.len() != h_prev.len()
+    {
+        bail!("{op}: saved values and gradients do not match hidden size {hidden}");
+    }
+    let mut dgx = memory::filled(op, act.len(), 0f32)?;
+    let mut dgh = memory::filled(op, act.len(), 0f32)?;
+    let mut dh_prev = memory::filled(op, h_prev.len(), 0f32)?;
     for r in 0..b {
         let base = r * 3 * hidden;
         for j in 0..hidden {
@@ -166,5 +187,5 @@ pub fn gru_backward(
             dh_prev[k] = d * z;
         }
     }
-    (dgx, dgh, dh_prev)
+    Ok((dgx, dgh, dh_prev))
 }

@@ -1,6 +1,7 @@
 //! Reductions along one axis (viewed as `[outer, len, inner]`) or over everything.
 
 use super::CpuStorage;
+use crate::backend::memory;
 use crate::backend::{ArgReduceOp, ReduceOp};
 use crate::tensor::shape::numel;
 use anyhow::{Result, bail};
@@ -48,8 +49,8 @@ fn reduce_generic<T: Copy>(
     (outer, len, inner): (usize, usize, usize),
     init: T,
     step: impl Fn(T, T) -> T,
-) -> Vec<T> {
-    let mut out = vec![init; outer * inner];
+) -> Result<Vec<T>> {
+    let mut out = memory::filled("reduce", outer * inner, init)?;
     for o in 0..outer {
         let dst = &mut out[o * inner..(o + 1) * inner];
         for j in 0..len {
@@ -59,7 +60,7 @@ fn reduce_generic<T: Copy>(
             }
         }
     }
-    out
+    Ok(out)
 }
 
 fn max_f32(a: f32, b: f32) -> f32 {
@@ -83,60 +84,66 @@ pub fn reduce(
     Ok(match (x, op) {
         (CpuStorage::F32(v), ReduceOp::Sum) if dims.2 == 1 => {
             let len = dims.1;
-            CpuStorage::F32(super::parallel::build_vec(dims.0, 1, |o0, chunk| {
-                if len == 0 {
-                    chunk.iter_mut().for_each(|o| {
-                        o.write(0.0);
-                    });
-                } else if len < 16 {
-                    for (o, row) in chunk.iter_mut().zip(v[o0 * len..].chunks_exact(len.max(1))) {
-                        o.write(row.iter().sum());
+            CpuStorage::f32(super::parallel::build_vec(
+                "sum",
+                dims.0,
+                1,
+                |o0, chunk| {
+                    if len == 0 {
+                        chunk.iter_mut().for_each(|o| {
+                            o.write(0.0);
+                        });
+                    } else if len < 16 {
+                        for (o, row) in chunk.iter_mut().zip(v[o0 * len..].chunks_exact(len.max(1)))
+                        {
+                            o.write(row.iter().sum());
+                        }
+                    } else {
+                        for (i, o) in chunk.iter_mut().enumerate() {
+                            let start = (o0 + i) * len;
+                            o.write(sum_f32(&v[start..start + len]));
+                        }
                     }
-                } else {
-                    for (i, o) in chunk.iter_mut().enumerate() {
-                        let start = (o0 + i) * len;
-                        o.write(sum_f32(&v[start..start + len]));
-                    }
-                }
-            }))
+                },
+            )?)
         }
         (CpuStorage::F32(v), ReduceOp::Sum) => {
-            CpuStorage::F32(reduce_generic(v, dims, 0.0, |a, b| a + b))
+            CpuStorage::f32(reduce_generic(v, dims, 0.0, |a, b| a + b)?)
         }
         (CpuStorage::F32(v), ReduceOp::Prod) => {
-            CpuStorage::F32(reduce_generic(v, dims, 1.0, |a, b| a * b))
+            CpuStorage::f32(reduce_generic(v, dims, 1.0, |a, b| a * b)?)
         }
         (CpuStorage::F32(v), ReduceOp::Max) => {
-            CpuStorage::F32(reduce_generic(v, dims, f32::NEG_INFINITY, max_f32))
+            CpuStorage::f32(reduce_generic(v, dims, f32::NEG_INFINITY, max_f32)?)
         }
         (CpuStorage::F32(v), ReduceOp::Min) => {
-            CpuStorage::F32(reduce_generic(v, dims, f32::INFINITY, min_f32))
+            CpuStorage::f32(reduce_generic(v, dims, f32::INFINITY, min_f32)?)
         }
         (CpuStorage::I64(v), ReduceOp::Sum) => {
-            CpuStorage::I64(reduce_generic(v, dims, 0, i64::wrapping_add))
+            CpuStorage::i64(reduce_generic(v, dims, 0, i64::wrapping_add)?)
         }
         (CpuStorage::I64(v), ReduceOp::Prod) => {
-            CpuStorage::I64(reduce_generic(v, dims, 1, i64::wrapping_mul))
+            CpuStorage::i64(reduce_generic(v, dims, 1, i64::wrapping_mul)?)
         }
         (CpuStorage::I64(v), ReduceOp::Max) => {
-            CpuStorage::I64(reduce_generic(v, dims, i64::MIN, i64::max))
+            CpuStorage::i64(reduce_generic(v, dims, i64::MIN, i64::max)?)
         }
         (CpuStorage::I64(v), ReduceOp::Min) => {
-            CpuStorage::I64(reduce_generic(v, dims, i64::MAX, i64::min))
+            CpuStorage::i64(reduce_generic(v, dims, i64::MAX, i64::min)?)
         }
         (CpuStorage::Bool(v), ReduceOp::All) => {
-            CpuStorage::Bool(reduce_generic(v, dims, true, |a, b| a && b))
+            CpuStorage::bool(reduce_generic(v, dims, true, |a, b| a && b)?)
         }
         (CpuStorage::Bool(v), ReduceOp::Any) => {
-            CpuStorage::Bool(reduce_generic(v, dims, false, |a, b| a || b))
+            CpuStorage::bool(reduce_generic(v, dims, false, |a, b| a || b)?)
         }
         (CpuStorage::Bool(_), ReduceOp::Max) => reduce(ReduceOp::Any, x, shape, axis)?,
         (CpuStorage::Bool(_), ReduceOp::Min) => reduce(ReduceOp::All, x, shape, axis)?,
         (CpuStorage::Bool(_), ReduceOp::Sum | ReduceOp::Prod) => {
-            reduce(op, &x.cast(crate::tensor::DType::I64), shape, axis)?
+            reduce(op, &x.cast(crate::tensor::DType::I64)?, shape, axis)?
         }
         (other, ReduceOp::All | ReduceOp::Any) => {
-            reduce(op, &other.cast(crate::tensor::DType::Bool), shape, axis)?
+            reduce(op, &other.cast(crate::tensor::DType::Bool)?, shape, axis)?
         }
     })
 }
@@ -152,14 +159,14 @@ pub fn arg_reduce(
         bail!("{op:?}: cannot reduce an empty dimension of a tensor of shape {shape:?}");
     }
     let v = match x {
-        CpuStorage::F32(v) => std::borrow::Cow::Borrowed(v),
-        other => std::borrow::Cow::Owned(other.to_f32_vec()),
+        CpuStorage::F32(v) => std::borrow::Cow::Borrowed(&v[..]),
+        other => std::borrow::Cow::Owned(other.to_f32_vec()?),
     };
     let better = |cand: f32, best: f32| match op {
         ArgReduceOp::ArgMax => cand > best || (cand.is_nan() && !best.is_nan()),
         ArgReduceOp::ArgMin => cand < best || (cand.is_nan() && !best.is_nan()),
     };
-    let mut out = vec![0i64; outer * inner];
+    let mut out = memory::filled(op.name(), outer * inner, 0i64)?;
     // Walk the reduced dimension outermost so rows are read contiguously.
     let mut best = vec![0f32; inner];
     for o in 0..outer {
@@ -175,31 +182,31 @@ pub fn arg_reduce(
             }
         }
     }
-    Ok(CpuStorage::I64(out))
+    Ok(CpuStorage::i64(out))
 }
 
 pub fn cumsum(x: &CpuStorage, shape: &[usize], axis: usize) -> Result<CpuStorage> {
     let (outer, len, inner) = split(shape, Some(axis));
-    fn run<T: Copy + std::ops::Add<Output = T>>(
+    fn run<T: Copy>(
         v: &[T],
-        outer: usize,
-        len: usize,
-        inner: usize,
-    ) -> Vec<T> {
-        let mut out = v.to_vec();
+        (outer, len, inner): (usize, usize, usize),
+        add: impl Fn(T, T) -> T,
+    ) -> Result<Vec<T>> {
+        let mut out = memory::copy_of("cumsum", v)?;
         for o in 0..outer {
             for j in 1..len {
                 for i in 0..inner {
                     let prev = out[(o * len + j - 1) * inner + i];
-                    out[(o * len + j) * inner + i] = out[(o * len + j) * inner + i] + prev;
+                    out[(o * len + j) * inner + i] = add(out[(o * len + j) * inner + i], prev);
                 }
             }
         }
-        out
+        Ok(out)
     }
+    let dims = (outer, len, inner);
     Ok(match x {
-        CpuStorage::F32(v) => CpuStorage::F32(run(v, outer, len, inner)),
-        CpuStorage::I64(v) => CpuStorage::I64(run(v, outer, len, inner)),
-        CpuStorage::Bool(_) => CpuStorage::I64(run(&x.to_i64_vec(), outer, len, inner)),
+        CpuStorage::F32(v) => CpuStorage::f32(run(v, dims, |a, b| a + b)?),
+        CpuStorage::I64(v) => CpuStorage::i64(run(v, dims, i64::wrapping_add)?),
+        CpuStorage::Bool(_) => CpuStorage::i64(run(&x.to_i64_vec()?, dims, i64::wrapping_add)?),
     })
 }

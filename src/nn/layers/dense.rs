@@ -83,7 +83,7 @@ impl Embedding {
             if p < 0 || p as usize >= vocab {
                 bail!("embedding: padding_idx {p} is outside 0..{vocab}");
             }
-            w.index_put_(&crate::ops::IndexArg::Int(p), &Tensor::scalar(0.0))?;
+            w.index_put_(&crate::ops::IndexArg::Int(p), &Tensor::scalar(0.0)?)?;
             w = w.detach();
         }
         Ok(Embedding {
