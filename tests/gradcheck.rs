@@ -598,7 +598,7 @@ fn normalisation_and_embedding_layers() {
         .unwrap()
         .grad()
         .unwrap()
-        .to_f32_vec().unwrap()
+        .to_f32_vec()
         .unwrap();
     assert_eq!(g, vec![0., 0., 2., 2., 0., 0., 1., 1.]);
 }

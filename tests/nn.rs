@@ -41,14 +41,14 @@ fn conv_and_pool_values() {
     assert_eq!(
         x.max_pool2d((2, 2), (1, 1), (0, 0))
             .unwrap()
-            .to_f32_vec().unwrap()
+            .to_f32_vec()
             .unwrap(),
         vec![5., 6., 8., 9.]
     );
     assert_eq!(
         x.avg_pool2d((2, 2), (1, 1), (0, 0))
             .unwrap()
-            .to_f32_vec().unwrap()
+            .to_f32_vec()
             .unwrap(),
         vec![3., 4., 6., 7.]
     );
@@ -62,7 +62,7 @@ fn conv_and_pool_values() {
     assert_eq!(
         s.conv1d(&k, None, 1, Padding::Explicit(0, 0), 2)
             .unwrap()
-            .to_f32_vec().unwrap()
+            .to_f32_vec()
             .unwrap(),
         vec![-1., -2., -2., 5.]
     );
@@ -136,7 +136,7 @@ fn layers_are_shared_between_models() {
         .unwrap()
         .grad()
         .unwrap()
-        .to_f32_vec().unwrap()
+        .to_f32_vec()
         .unwrap();
     assert_close(&g, &[2., 4., 2., 4.], 1e-6);
 }
@@ -481,7 +481,7 @@ fn initialisers() {
     assert_eq!(
         make(&Init::Identity, &[2, 2], Device::Cpu)
             .unwrap()
-            .to_f32_vec().unwrap()
+            .to_f32_vec()
             .unwrap(),
         vec![1., 0., 0., 1.]
     );

@@ -135,7 +135,7 @@ fn gradcheck_layer(name: &str, m: &Module, x: &Tensor, lengths: Option<Vec<usize
         let analytic = p
             .grad()
             .unwrap_or_else(|| panic!("{name}: no gradient for {pname}"))
-            .to_f32_vec().unwrap()
+            .to_f32_vec()
             .unwrap();
         let base = p.to_f32_vec().unwrap();
         for j in 0..base.len() {
@@ -259,7 +259,7 @@ fn a_sequence_alone_equals_it_inside_a_padded_batch() {
             first
                 .narrow(1, 3, 2)
                 .unwrap()
-                .to_f32_vec().unwrap()
+                .to_f32_vec()
                 .unwrap()
                 .iter()
                 .all(|&v| v == 0.0),

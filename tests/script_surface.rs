@@ -37,7 +37,7 @@ fn operators_and_scalars_on_either_side() {
     let mut r = rt();
     assert_eq!(
         eval_t(&mut r, "2 * tensor([1.0, 2.0]) + 1")
-            .to_f32_vec().unwrap()
+            .to_f32_vec()
             .unwrap(),
         vec![3., 5.]
     );
@@ -67,7 +67,7 @@ fn operators_and_scalars_on_either_side() {
     );
     assert_eq!(
         eval_t(&mut r, "tensor([2.0, 3.0]) ** tensor([2.0, 0.5])")
-            .to_f32_vec().unwrap()
+            .to_f32_vec()
             .unwrap()[0],
         4.0
     );
@@ -81,19 +81,19 @@ fn operators_and_scalars_on_either_side() {
     );
     assert_eq!(
         eval_t(&mut r, "tensor([1, 5]) == tensor([1, 4])")
-            .to_bool_vec().unwrap()
+            .to_bool_vec()
             .unwrap(),
         vec![true, false]
     );
     assert_eq!(
         eval_t(&mut r, "!(tensor([1, 5]) >= 5)")
-            .to_bool_vec().unwrap()
+            .to_bool_vec()
             .unwrap(),
         vec![true, false]
     );
     assert_eq!(
         eval_t(&mut r, "(tensor([1, 5]) > 0) & (tensor([1, 5]) < 3)")
-            .to_bool_vec().unwrap()
+            .to_bool_vec()
             .unwrap(),
         vec![true, false]
     );
@@ -102,7 +102,7 @@ fn operators_and_scalars_on_either_side() {
     // `@` binds like `*`: tighter than `+`.
     assert_eq!(
         eval_t(&mut r, "tensor([1.0]) + tensor([[2.0]]) @ tensor([[3.0]])")
-            .to_f32_vec().unwrap()
+            .to_f32_vec()
             .unwrap(),
         vec![7.0]
     );
@@ -111,19 +111,19 @@ fn operators_and_scalars_on_either_side() {
             &mut r,
             "where(tensor([true, false]), 1.0, tensor([5.0, 6.0]))"
         )
-        .to_f32_vec().unwrap()
+        .to_f32_vec()
         .unwrap(),
         vec![1., 6.]
     );
     assert_eq!(
         eval_t(&mut r, "maximum(tensor([1.0, 4.0]), 2)")
-            .to_f32_vec().unwrap()
+            .to_f32_vec()
             .unwrap(),
         vec![2., 4.]
     );
     assert_eq!(
         eval_t(&mut r, "tensor([-1.0, 2.0]).clamp((), 1)")
-            .to_f32_vec().unwrap()
+            .to_f32_vec()
             .unwrap(),
         vec![-1., 1.]
     );
@@ -165,7 +165,7 @@ fn methods_and_functions_are_interchangeable() {
     assert_eq!(eval_t(&mut r, "x.t()").shape(), &[3, 2]);
     assert_eq!(
         eval_t(&mut r, "x.variance(1, #{unbiased: false})")
-            .to_f32_vec().unwrap()
+            .to_f32_vec()
             .unwrap()[0],
         8.0 / 3.0
     );
@@ -196,13 +196,13 @@ fn methods_and_functions_are_interchangeable() {
     );
     assert_eq!(
         eval_t(&mut r, "split(arange(5), 2)[2]")
-            .to_i64_vec().unwrap()
+            .to_i64_vec()
             .unwrap(),
         vec![4]
     );
     assert_eq!(
         eval_t(&mut r, "arange(6).chunk(3)[1]")
-            .to_i64_vec().unwrap()
+            .to_i64_vec()
             .unwrap(),
         vec![2, 3]
     );
@@ -333,10 +333,10 @@ fn autograd_from_scripts() {
 fn seeds_make_runs_reproducible() {
     let mut r = rt();
     let a = eval_t(&mut r, "manual_seed(3); randn([5])")
-        .to_f32_vec().unwrap()
+        .to_f32_vec()
         .unwrap();
     let b = eval_t(&mut r, "manual_seed(3); randn([5])")
-        .to_f32_vec().unwrap()
+        .to_f32_vec()
         .unwrap();
     assert_eq!(a, b);
     // The generator is global (as PyTorch's is): a runtime built with a seed reseeds it.

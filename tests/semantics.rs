@@ -48,7 +48,7 @@ fn dtype_promotion_and_division() {
     assert_eq!(
         i.floor_divide(&ti(&[2, 2], &[2]))
             .unwrap()
-            .to_i64_vec().unwrap()
+            .to_i64_vec()
             .unwrap(),
         vec![3, -4]
     );
@@ -66,7 +66,7 @@ fn dtype_promotion_and_division() {
     assert_eq!(
         c.logical_and(&tb(&[true, true, false], &[3]))
             .unwrap()
-            .to_bool_vec().unwrap()
+            .to_bool_vec()
             .unwrap(),
         vec![false, true, false]
     );
@@ -132,7 +132,7 @@ fn reductions_match_pytorch() {
             .unwrap()
             .all(None, false)
             .unwrap()
-            .to_bool_vec().unwrap()
+            .to_bool_vec()
             .unwrap(),
         vec![true]
     );
@@ -141,7 +141,7 @@ fn reductions_match_pytorch() {
             .unwrap()
             .any(Some(1), false)
             .unwrap()
-            .to_bool_vec().unwrap()
+            .to_bool_vec()
             .unwrap(),
         vec![false, true]
     );
@@ -282,7 +282,7 @@ fn indexing_matches_pytorch() {
             step: 2
         })
         .unwrap()
-        .to_i64_vec().unwrap()
+        .to_i64_vec()
         .unwrap(),
         vec![3, 4, 5, 9, 10, 11]
     );
@@ -290,14 +290,14 @@ fn indexing_matches_pytorch() {
     assert_eq!(
         x.index(&IndexArg::Tensor(idx.clone()))
             .unwrap()
-            .to_i64_vec().unwrap()
+            .to_i64_vec()
             .unwrap(),
         vec![9, 10, 11, 0, 1, 2]
     );
     assert_eq!(
         x.index(&IndexArg::Tensor(ti(&[-1], &[1])))
             .unwrap()
-            .to_i64_vec().unwrap()
+            .to_i64_vec()
             .unwrap(),
         vec![9, 10, 11]
     );
@@ -307,14 +307,14 @@ fn indexing_matches_pytorch() {
     assert_eq!(
         x.index(&IndexArg::Tensor(mask))
             .unwrap()
-            .to_i64_vec().unwrap()
+            .to_i64_vec()
             .unwrap(),
         vec![9, 10, 11]
     );
     assert_eq!(
         x.index_select(1, &ti(&[2, 0], &[2]))
             .unwrap()
-            .to_i64_vec().unwrap()
+            .to_i64_vec()
             .unwrap(),
         vec![2, 0, 5, 3, 8, 6, 11, 9]
     );
@@ -385,7 +385,7 @@ fn kmeans_ops_match_tensorflow() {
         ti(&[0, 1, 1, 3], &[4])
             .bincount(0)
             .unwrap()
-            .to_i64_vec().unwrap()
+            .to_i64_vec()
             .unwrap(),
         vec![1, 2, 0, 1]
     );
@@ -481,7 +481,7 @@ fn nn_functions_match_pytorch() {
     let ones = Tensor::ones(&[100_000], DType::F32, Device::Cpu).unwrap();
     let d = ones.dropout(0.25, true).unwrap();
     let kept = d
-        .to_f32_vec().unwrap()
+        .to_f32_vec()
         .unwrap()
         .iter()
         .filter(|&&v| v != 0.0)
@@ -502,21 +502,21 @@ fn creation_and_random_generation() {
     assert_eq!(
         Tensor::arange(5.0, 0.0, -2.0, true, Device::Cpu)
             .unwrap()
-            .to_i64_vec().unwrap()
+            .to_i64_vec()
             .unwrap(),
         vec![5, 3, 1]
     );
     assert_eq!(
         Tensor::linspace(0.0, 1.0, 5, Device::Cpu)
             .unwrap()
-            .to_f32_vec().unwrap()
+            .to_f32_vec()
             .unwrap(),
         vec![0., 0.25, 0.5, 0.75, 1.]
     );
     assert_eq!(
         Tensor::eye(2, 3, Device::Cpu)
             .unwrap()
-            .to_f32_vec().unwrap()
+            .to_f32_vec()
             .unwrap(),
         vec![1., 0., 0., 0., 1., 0.]
     );
@@ -537,12 +537,12 @@ fn creation_and_random_generation() {
     assert!(v.iter().all(|&x| (-35.0..35.0).contains(&x)));
     let ri = Tensor::randint(3, 6, &[1000], Device::Cpu)
         .unwrap()
-        .to_i64_vec().unwrap()
+        .to_i64_vec()
         .unwrap();
     assert!(ri.iter().all(|&x| (3..6).contains(&x)) && ri.contains(&3) && ri.contains(&5));
     let mut p = Tensor::randperm(50, Device::Cpu)
         .unwrap()
-        .to_i64_vec().unwrap()
+        .to_i64_vec()
         .unwrap();
     p.sort();
     assert_eq!(p, (0..50).collect::<Vec<_>>());
@@ -588,7 +588,7 @@ fn allclose_and_conversions() {
         t(&[1.7, -1.7], &[2])
             .to_dtype(DType::I64)
             .unwrap()
-            .to_i64_vec().unwrap()
+            .to_i64_vec()
             .unwrap(),
         vec![1, -1]
     );

@@ -158,7 +158,11 @@ impl Tensor {
             let _guard = crate::tensor::no_grad();
             let device = target.device();
             let skip = target.eq(&Tensor::scalar_like(ignore as f64, DType::I64, device)?)?;
-            Tensor::where_(&skip, &Tensor::scalar_like(0.0, DType::I64, device)?, target)?
+            Tensor::where_(
+                &skip,
+                &Tensor::scalar_like(0.0, DType::I64, device)?,
+                target,
+            )?
         };
         let first_bad = checked.storage().first_outside(0, classes as i64)?;
         if let Some(bad) = first_bad {
