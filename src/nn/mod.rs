@@ -295,7 +295,7 @@ impl Module {
         let mut c = self.cell()?;
         let is_buffer = c.layer.buffers().iter().any(|(n, _)| *n == name);
         let t = if is_buffer {
-            t.detach().clone_tensor()
+            t.detach().clone_tensor()?
         } else {
             t
         };

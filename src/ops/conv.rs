@@ -35,14 +35,6 @@ impl Padding {
             }
         }
     }
-
-    fn describe(&self) -> String {
-        match self {
-            Padding::Explicit(a, b) => format!("({a}, {b})"),
-            Padding::Same => "\"same\"".to_string(),
-            Padding::Sides(t, b, l, r) => format!("(top {t}, bottom {b}, left {l}, right {r})"),
-        }
-    }
 }
 
 /// Settings of a convolution (PyTorch's defaults: stride 1, no padding, dilation 1, 1 group).

@@ -181,7 +181,7 @@ impl Tensor {
         let (st, idx) = Storage::max_pool2d(&self.storage(), &p)?;
         let own = self.shape().to_vec();
         let shape = vec![p.n, p.c, p.out_h(), p.out_w()];
-        let indices = Tensor::from_storage(idx.clone(), shape.clone());
+        let indices = Tensor::from_storage(idx.try_clone()?, shape.clone());
         let out = record("max_pool2d", st, shape, &[self], move |g| {
             let dx = Storage::max_pool2d_backward(&g.storage(), &idx, &p)?;
             Ok(vec![Some(Tensor::from_storage(dx, own.clone()))])
