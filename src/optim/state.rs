@@ -158,7 +158,7 @@ impl Optimizer {
             let step = Tensor::full(&[], ps.step as f64, DType::F32, p.device())?;
             entry.insert("step".to_string(), step);
             for (name, t) in &ps.slots {
-                entry.insert(name.to_string(), t.detach().clone_tensor());
+                entry.insert(name.to_string(), t.detach().clone_tensor()?);
             }
             state.insert(i, entry);
         }
@@ -233,7 +233,7 @@ impl Optimizer {
                     .detach()
                     .to_dtype(DType::F32)?
                     .to_device(p.device())?
-                    .clone_tensor();
+                    .clone_tensor()?;
                 states[i].slots.insert(slot, copy);
             }
         }
