@@ -43,7 +43,7 @@ fn params(rt: &mut Runtime, var: &str) -> Vec<f32> {
         .try_cast::<rhai::Array>()
         .unwrap();
     v.into_iter()
-        .flat_map(|p| p.try_cast::<Tensor>().unwrap().to_f32_vec())
+        .flat_map(|p| p.try_cast::<Tensor>().unwrap().to_f32_vec().unwrap())
         .collect()
 }
 
