@@ -44,7 +44,9 @@ pub use cuda::cuda_available;
 fn on_device(device: Device) -> Result<()> {
     match device {
         Device::Cpu => Ok(()),
-        Device::Cuda(_) => anyhow::bail!("device {device}: {}", cuda_available().1),
+        Device::Cuda(_) | Device::CudaSim => {
+            anyhow::bail!("device {device}: {}", cuda_available().1)
+        }
     }
 }
 

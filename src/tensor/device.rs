@@ -7,21 +7,28 @@ use std::fmt;
 pub enum Device {
     Cpu,
     Cuda(usize),
+    /// The CUDA simulator: the CUDA backend's kernels run on the CPU. A testing aid for kernel
+    /// authors (slow; not for training).
+    CudaSim,
 }
 
 impl Device {
-    /// Parses `"cpu"`, `"cuda"`, `"cuda:N"` or `"auto"` (CUDA when available, else CPU).
+    /// Parses `"cpu"`, `"cuda"`, `"cuda:N"`, `"cuda-sim"` or `"auto"` (CUDA when available,
+    /// else CPU).
     pub fn parse(name: &str) -> anyhow::Result<Device> {
         let name = name.trim().to_ascii_lowercase();
         match name.as_str() {
             "cpu" => Ok(Device::Cpu),
             "auto" => Ok(Device::default_device()),
             "cuda" | "gpu" => Ok(Device::Cuda(0)),
+            "cuda-sim" => Ok(Device::CudaSim),
             s if s.starts_with("cuda:") => s[5..]
                 .parse()
                 .map(Device::Cuda)
                 .map_err(|_| anyhow::anyhow!("bad device {name:?}: expected cuda:N")),
-            _ => anyhow::bail!("unknown device {name:?} (expected cpu, cuda, cuda:N or auto)"),
+            _ => anyhow::bail!(
+                "unknown device {name:?} (expected cpu, cuda, cuda:N, cuda-sim or auto)"
+            ),
         }
     }
 
@@ -47,6 +54,7 @@ impl fmt::Display for Device {
         match self {
             Device::Cpu => f.write_str("cpu"),
             Device::Cuda(i) => write!(f, "cuda:{i}"),
+            Device::CudaSim => f.write_str("cuda-sim"),
         }
     }
 }

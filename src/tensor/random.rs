@@ -10,6 +10,9 @@ use std::cell::RefCell;
 
 thread_local! {
     static RNG: RefCell<StdRng> = RefCell::new(StdRng::seed_from_u64(default_seed()));
+    /// The device generator's (seed, counter): CUDA draws are Philox blocks at
+    /// `counter..counter + blocks`, so they depend only on the seed and the draws before.
+    static DEVICE: std::cell::Cell<(u64, u64)> = std::cell::Cell::new((default_seed(), 0));
 }
 
 fn default_seed() -> u64 {
@@ -22,6 +25,17 @@ fn default_seed() -> u64 {
 /// Reseeds the generator: the same seed gives the same numbers on every run.
 pub fn manual_seed(seed: u64) {
     RNG.with(|r| *r.borrow_mut() = StdRng::seed_from_u64(seed));
+    DEVICE.with(|d| d.set((seed, 0)));
+}
+
+/// Reserves `blocks` counter values of the device generator: returns the seed and the first
+/// counter of this draw.
+pub fn device_draw(blocks: u64) -> (u64, u64) {
+    DEVICE.with(|d| {
+        let (seed, counter) = d.get();
+        d.set((seed, counter.wrapping_add(blocks)));
+        (seed, counter)
+    })
 }
 
 /// `n` draws from U[lo, hi).

@@ -26,6 +26,14 @@ impl LaunchConfig {
             shared_bytes: 0,
         }
     }
+
+    /// The same grid with 2-D blocks of `x * y` threads.
+    pub fn with_block(self, x: u32, y: u32) -> LaunchConfig {
+        LaunchConfig {
+            block: (x, y, 1),
+            ..self
+        }
+    }
 }
 
 /// One compiled module's source: its name (for caches and messages) and full text.

@@ -7,9 +7,12 @@ pub mod device;
 pub mod kernels;
 pub mod launch;
 pub mod nvrtc;
+pub mod ops;
 pub mod probe;
 pub mod real;
 pub mod sim;
+pub mod storage;
 
 pub use device::{CudaDevice, DeviceBuffer, DeviceKey};
 pub use probe::cuda_available;
+pub use storage::CudaStorage;

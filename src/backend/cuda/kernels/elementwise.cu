@@ -122,6 +122,14 @@ CAST_KERNEL(cast_i64_u8, i64, u8, (u8)(v != 0))
 CAST_KERNEL(cast_u8_f32, u8, float, (float)(v != 0))
 CAST_KERNEL(cast_u8_i64, u8, i64, (i64)(v != 0))
 
+// True where a value is neither infinite nor NaN.
+extern "C" __global__ void is_finite_f32(const float* x, u8* y, u64 n) {
+  GRID_STRIDE(i, n) {
+    float v = x[i];
+    y[i] = (u8)(v == v && v != __int_as_float(0x7f800000) && v != __int_as_float(0xff800000));
+  }
+}
+
 // Fills by element width (the value's bits, so one kernel serves f32 and i32 alike).
 extern "C" __global__ void fill_8(u8* y, u64 n, unsigned v) { GRID_STRIDE(i, n) y[i] = (u8)v; }
 extern "C" __global__ void fill_32(unsigned* y, u64 n, unsigned v) { GRID_STRIDE(i, n) y[i] = v; }

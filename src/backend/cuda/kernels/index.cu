@@ -85,12 +85,12 @@ __device__ __forceinline__ void add_to(i64* p, i64 v) { atomicAdd((u64*)p, (u64)
 ACCUMULATE(f32, float)
 ACCUMULATE(i64, i64)
 
-// The position of the first index outside [0, len) (or n when all are inside) in *first,
+// The position of the first index outside [lo, hi) (or n when all are inside) in *first,
 // which the host sets to n before the launch.
-extern "C" __global__ void index_check(const i64* idx, u64 n, u64 len, u64* first) {
+extern "C" __global__ void index_check(const i64* idx, u64 n, i64 lo, i64 hi, u64* first) {
   GRID_STRIDE(i, n) {
     i64 k = idx[i];
-    if (k < 0 || (u64)k >= len) atomicMin(first, i);
+    if (k < lo || k >= hi) atomicMin(first, i);
   }
 }
 

@@ -153,6 +153,7 @@ kernels! {
         fn cast_i64_u8(x: Ptr, y: Ptr, n: u64);
         fn cast_u8_f32(x: Ptr, y: Ptr, n: u64);
         fn cast_u8_i64(x: Ptr, y: Ptr, n: u64);
+        fn is_finite_f32(x: Ptr, y: Ptr, n: u64);
         fn fill_8(y: Ptr, n: u64, v: u32);
         fn fill_32(y: Ptr, n: u64, v: u32);
         fn fill_64(y: Ptr, n: u64, v: u64);
@@ -201,13 +202,19 @@ kernels! {
         fn index_add_f32(out: Ptr, idx: Ptr, src: Ptr, outer: u64, len: u64, nidx: u64, inner: u64);
         fn scatter_add_i64(out: Ptr, idx: Ptr, src: Ptr, n: u64, m: Gather);
         fn index_add_i64(out: Ptr, idx: Ptr, src: Ptr, outer: u64, len: u64, nidx: u64, inner: u64);
-        fn index_check(idx: Ptr, n: u64, len: u64, first: Ptr);
+        fn index_check(idx: Ptr, n: u64, lo: i64, hi: i64, first: Ptr);
         fn nonzero_count_f32(x: Ptr, n: u64, chunk: u64, counts: Ptr);
         fn nonzero_write_f32(x: Ptr, n: u64, chunk: u64, offsets: Ptr, out: Ptr);
         fn nonzero_count_i64(x: Ptr, n: u64, chunk: u64, counts: Ptr);
         fn nonzero_write_i64(x: Ptr, n: u64, chunk: u64, offsets: Ptr, out: Ptr);
         fn nonzero_count_u8(x: Ptr, n: u64, chunk: u64, counts: Ptr);
         fn nonzero_write_u8(x: Ptr, n: u64, chunk: u64, offsets: Ptr, out: Ptr);
+    }
+    sort = "sort.cu" {
+        fn argsort_f32(x: Ptr, out: Ptr, rows: u64, len: u64, descending: u32);
+        fn argsort_i64(x: Ptr, out: Ptr, rows: u64, len: u64, descending: u32);
+        fn argsort_u8(x: Ptr, out: Ptr, rows: u64, len: u64, descending: u32);
+        fn multinomial(p: Ptr, rows: u64, k: u64, n: u64, u: Ptr, out: Ptr, bad: Ptr, empty: Ptr);
     }
     random = "random.cu" {
         fn rand_uniform(out: Ptr, n: u64, seed: u64, offset: u64, lo: f32, hi: f32);
