@@ -357,7 +357,14 @@ inline void fiber_main(void* p) {
 #if EMBER_SIM_TSAN
   __tsan_acquire(&w.block_start);  // what the previous blocks on this worker did is visible
 #endif
-  w.L->call(w.L->args);
+  void (*call)(void**);
+  void** args;
+  {
+    EMBER_SIM_QUIET;
+    call = w.L->call;
+    args = w.L->args;
+  }
+  call(args);
 #if EMBER_SIM_TSAN
   __tsan_release(&w.block_end);
 #endif
@@ -477,6 +484,7 @@ inline void run_block(Worker& w, const Launch& L, unsigned long long b) {
 }
 
 inline void run_blocks(Launch& L) {
+  EMBER_SIM_QUIET;  // setting up the worker is bookkeeping too
   thread_local Worker worker;
   Worker& w = worker;
   W = &w;
