@@ -98,7 +98,37 @@ fn runtime(cli: &Cli, args: Vec<String>) -> anyhow::Result<Runtime> {
     if let Some(d) = &cli.device {
         b = b.device(Device::parse(d)?);
     }
-    b.build()
+    let rt = b.build()?;
+    announce_device(cli);
+    Ok(rt)
+}
+
+/// Says once, on stderr, which device new tensors go to: a CUDA device by name, or the CPU
+/// with the reason CUDA was not used when the choice was automatic (no `--device`, and
+/// `EMBER_DEVICE` unset or `auto`).
+fn announce_device(cli: &Cli) {
+    let device = ember::script::default_device();
+    let chosen = cli
+        .device
+        .clone()
+        .or_else(|| std::env::var("EMBER_DEVICE").ok())
+        .filter(|d| !d.trim().eq_ignore_ascii_case("auto"));
+    match device {
+        Device::Cpu if chosen.is_none() => {
+            eprintln!(
+                "ember: using the CPU ({})",
+                ember::backend::cuda_available().1
+            )
+        }
+        Device::Cpu => {}
+        Device::CudaSim => eprintln!(
+            "ember: using cuda-sim (the CUDA kernels simulated on the CPU: a testing aid, slow)"
+        ),
+        d => {
+            let name = ember::backend::cuda::device_name(d).unwrap_or_default();
+            eprintln!("ember: using {d} ({name})");
+        }
+    }
 }
 
 fn main() -> ExitCode {

@@ -614,7 +614,7 @@ fn broadcast(a: &[usize], b: &[usize]) -> Vec<usize> {
 fn elementwise_matches_cpu() -> Outcome {
     with_sim(|dev| {
         let numel = |s: &[usize]| s.iter().product::<usize>();
-        let x = CpuStorage::F32(values(1031, -3.0, 3.0, 1, true));
+        let x = CpuStorage::f32(values(1031, -3.0, 3.0, 1, true));
         let gx = up(dev, &x)?;
         let unary = [
             UnaryOp::Neg,
@@ -638,6 +638,7 @@ fn elementwise_matches_cpu() -> Outcome {
             UnaryOp::InRange(-1.0, 1.0),
             UnaryOp::Affine(2.0, -1.0),
             UnaryOp::Recip,
+            UnaryOp::Floor,
         ];
         let covered: std::collections::BTreeSet<u32> = unary.iter().map(|o| o.code()).collect();
         if covered.len() != UnaryOp::CUDA.len() {
@@ -655,9 +656,15 @@ fn elementwise_matches_cpu() -> Outcome {
                 2e-5,
             )?;
         }
-        let xi = CpuStorage::I64(ints(515, -50, 50, 2));
+        let xi = CpuStorage::i64(ints(515, -50, 50, 2));
         let gxi = up(dev, &xi)?;
-        for op in [UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sign, UnaryOp::Exp] {
+        for op in [
+            UnaryOp::Neg,
+            UnaryOp::Abs,
+            UnaryOp::Sign,
+            UnaryOp::Floor,
+            UnaryOp::Exp,
+        ] {
             both(
                 &format!("{op:?} i64"),
                 cpu::elementwise::unary(op, &xi),
@@ -667,10 +674,10 @@ fn elementwise_matches_cpu() -> Outcome {
         }
         for (k, (sa, sb)) in PAIRS.iter().enumerate() {
             let out = broadcast(sa, sb);
-            let a = CpuStorage::F32(values(numel(sa), -2.0, 2.0, 10 + k as u64, true));
-            let b = CpuStorage::F32(values(numel(sb), 0.5, 2.0, 20 + k as u64, false));
-            let ai = CpuStorage::I64(ints(numel(sa), -9, 9, 30 + k as u64));
-            let bi = CpuStorage::I64(ints(numel(sb), -4, 5, 40 + k as u64));
+            let a = CpuStorage::f32(values(numel(sa), -2.0, 2.0, 10 + k as u64, true));
+            let b = CpuStorage::f32(values(numel(sb), 0.5, 2.0, 20 + k as u64, false));
+            let ai = CpuStorage::i64(ints(numel(sa), -9, 9, 30 + k as u64));
+            let bi = CpuStorage::i64(ints(numel(sb), -4, 5, 40 + k as u64));
             let (ga, gb, gai, gbi) = (up(dev, &a)?, up(dev, &b)?, up(dev, &ai)?, up(dev, &bi)?);
             for (i, _) in BinaryOp::CUDA.iter().enumerate() {
                 let op = [
@@ -723,15 +730,17 @@ fn elementwise_matches_cpu() -> Outcome {
                 .map_err(|e| e.to_string())?;
             let cb = cpu::elementwise::compare(CompareOp::Lt, &bi, sb, &bi, sb, sb)
                 .map_err(|e| e.to_string())?;
-            let ca = CpuStorage::Bool(
+            let ca = CpuStorage::bool(
                 ca.to_f32_vec()
+                    .map_err(|e| e.to_string())?
                     .iter()
                     .enumerate()
                     .map(|(i, v)| (*v != 0.0) ^ (i % 3 == 0))
                     .collect(),
             );
-            let cb = CpuStorage::Bool(
+            let cb = CpuStorage::bool(
                 cb.to_f32_vec()
+                    .map_err(|e| e.to_string())?
                     .iter()
                     .enumerate()
                     .map(|(i, _)| i % 2 == 0)
@@ -756,7 +765,7 @@ fn elementwise_matches_cpu() -> Outcome {
                 for dt in [DType::F32, DType::I64, DType::Bool] {
                     both(
                         &format!("cast {} -> {dt}", s.dtype()),
-                        Ok(s.cast(dt)),
+                        s.cast(dt),
                         g.cast(dt),
                         0.0,
                     )?;
@@ -772,9 +781,9 @@ fn reductions_match_cpu() -> Outcome {
         let shapes: &[&[usize]] = &[&[3, 5, 7], &[2, 3000], &[0, 4], &[1], &[33, 65]];
         for (k, shape) in shapes.iter().enumerate() {
             let n = shape.iter().product();
-            let x = CpuStorage::F32(values(n, -2.0, 2.0, 50 + k as u64, k == 0));
-            let xi = CpuStorage::I64(ints(n, -3, 4, 60 + k as u64));
-            let xb = CpuStorage::Bool(
+            let x = CpuStorage::f32(values(n, -2.0, 2.0, 50 + k as u64, k == 0));
+            let xi = CpuStorage::i64(ints(n, -3, 4, 60 + k as u64));
+            let xb = CpuStorage::bool(
                 ints(n, 0, 2, 70 + k as u64)
                     .iter()
                     .map(|&v| v == 1)
@@ -832,29 +841,29 @@ fn reductions_match_cpu() -> Outcome {
 fn layout_and_indexing_match_cpu() -> Outcome {
     with_sim(|dev| {
         let shape = [3usize, 4, 5];
-        let x = CpuStorage::F32(values(60, -1.0, 1.0, 80, false));
-        let xi = CpuStorage::I64(ints(60, -100, 100, 81));
-        let xb = CpuStorage::Bool(ints(60, 0, 2, 82).iter().map(|&v| v == 1).collect());
+        let x = CpuStorage::f32(values(60, -1.0, 1.0, 80, false));
+        let xi = CpuStorage::i64(ints(60, -100, 100, 81));
+        let xb = CpuStorage::bool(ints(60, 0, 2, 82).iter().map(|&v| v == 1).collect());
         for (s, name) in [(&x, "f32"), (&xi, "i64"), (&xb, "bool")] {
             let g = up(dev, s)?;
             for perm in [[0usize, 2, 1], [2, 1, 0], [1, 0, 2], [0, 1, 2]] {
                 both(
                     &format!("permute {perm:?} {name}"),
-                    Ok(cpu::layout::permute(s, &shape, &perm)),
+                    cpu::layout::permute(s, &shape, &perm),
                     gpu::layout::permute(&g, &shape, &perm),
                     0.0,
                 )?;
             }
-            let t = CpuStorage::F32(values(33 * 70, 0.0, 1.0, 83, false));
+            let t = CpuStorage::f32(values(33 * 70, 0.0, 1.0, 83, false));
             both(
                 "transpose 33x70",
-                Ok(cpu::layout::permute(&t, &[33, 70], &[1, 0])),
+                cpu::layout::permute(&t, &[33, 70], &[1, 0]),
                 gpu::layout::permute(&up(dev, &t)?, &[33, 70], &[1, 0]),
                 0.0,
             )?;
             both(
                 &format!("expand {name}"),
-                Ok(cpu::layout::expand(s, &[3, 1, 4, 5], &[3, 2, 4, 5])),
+                cpu::layout::expand(s, &[3, 1, 4, 5], &[3, 2, 4, 5]),
                 gpu::layout::expand(&g, &[3, 1, 4, 5], &[3, 2, 4, 5]),
                 0.0,
             )?;
@@ -862,7 +871,7 @@ fn layout_and_indexing_match_cpu() -> Outcome {
             {
                 both(
                     &format!("slice {dim} {start}:{step}:{len} {name}"),
-                    Ok(cpu::layout::slice(s, &shape, dim, start, step, len)),
+                    cpu::layout::slice(s, &shape, dim, start, step, len),
                     gpu::layout::slice(&g, &shape, dim, start, step, len),
                     0.0,
                 )?;
@@ -870,7 +879,7 @@ fn layout_and_indexing_match_cpu() -> Outcome {
             for dims in [vec![0], vec![2], vec![0, 1, 2]] {
                 both(
                     &format!("flip {dims:?} {name}"),
-                    Ok(cpu::layout::flip(s, &shape, &dims)),
+                    cpu::layout::flip(s, &shape, &dims),
                     gpu::layout::flip(&g, &shape, &dims),
                     0.0,
                 )?;
@@ -885,7 +894,7 @@ fn layout_and_indexing_match_cpu() -> Outcome {
                     0.0,
                 )?;
             }
-            let idx = CpuStorage::I64(vec![3, 0, 3, 1]);
+            let idx = CpuStorage::i64(vec![3, 0, 3, 1]);
             let gi = up(dev, &idx)?;
             both(
                 &format!("index_select {name}"),
@@ -893,7 +902,7 @@ fn layout_and_indexing_match_cpu() -> Outcome {
                 gpu::index::index_select(&g, &shape, 1, &gi),
                 0.0,
             )?;
-            let gidx = CpuStorage::I64(ints(3 * 2 * 5, 0, 4, 84));
+            let gidx = CpuStorage::i64(ints(3 * 2 * 5, 0, 4, 84));
             let ggi = up(dev, &gidx)?;
             both(
                 &format!("gather {name}"),
@@ -903,14 +912,14 @@ fn layout_and_indexing_match_cpu() -> Outcome {
             )?;
             both(
                 &format!("nonzero {name}"),
-                Ok(cpu::index::nonzero(s)),
+                cpu::index::nonzero(s),
                 gpu::index::nonzero(&g),
                 0.0,
             )?;
             if name != "bool" {
-                let v = CpuStorage::F32(values(30, -1.0, 1.0, 85, false));
+                let v = CpuStorage::f32(values(30, -1.0, 1.0, 85, false));
                 let v = if name == "i64" {
-                    CpuStorage::I64(ints(30, -5, 5, 86))
+                    CpuStorage::i64(ints(30, -5, 5, 86))
                 } else {
                     v
                 };
@@ -922,9 +931,9 @@ fn layout_and_indexing_match_cpu() -> Outcome {
                     1e-5,
                 )?;
                 let w = if name == "i64" {
-                    CpuStorage::I64(ints(60, -5, 5, 87))
+                    CpuStorage::i64(ints(60, -5, 5, 87))
                 } else {
-                    CpuStorage::F32(values(3 * 4 * 5, -1.0, 1.0, 87, false))
+                    CpuStorage::f32(values(3 * 4 * 5, -1.0, 1.0, 87, false))
                 };
                 let gw = up(dev, &w)?;
                 both(
@@ -934,25 +943,25 @@ fn layout_and_indexing_match_cpu() -> Outcome {
                     1e-5,
                 )?;
             }
-            let uniq = CpuStorage::I64(vec![2, 0]);
+            let uniq = CpuStorage::i64(vec![2, 0]);
             let gu = up(dev, &uniq)?;
-            let src = cpu::layout::slice(s, &shape, 1, 0, 1, 2);
+            let src = cpu::layout::slice(s, &shape, 1, 0, 1, 2).map_err(|e| e.to_string())?;
             let gsrc = up(dev, &src)?;
-            let mut c = s.clone();
+            let mut c = s.try_clone().map_err(|e| e.to_string())?;
             cpu::index::index_copy(&mut c, &shape, 1, &uniq, &src).map_err(|e| e.to_string())?;
             let mut gc = g.try_clone().map_err(|e| e.to_string())?;
             gpu::index::index_copy(&mut gc, &shape, 1, &gu, &gsrc).map_err(|e| e.to_string())?;
             agree(&format!("index_copy_ {name}"), &c, &gc, 0.0)?;
         }
         // nonzero over several chunks, with the last one partial.
-        let big = CpuStorage::Bool(ints(10_007, 0, 3, 88).iter().map(|&v| v == 0).collect());
+        let big = CpuStorage::bool(ints(10_007, 0, 3, 88).iter().map(|&v| v == 0).collect());
         both(
             "nonzero 10007",
-            Ok(cpu::index::nonzero(&big)),
+            cpu::index::nonzero(&big),
             gpu::index::nonzero(&up(dev, &big)?),
             0.0,
         )?;
-        let idx = up(dev, &CpuStorage::I64(vec![0, 5, -1, 7, 9]))?;
+        let idx = up(dev, &CpuStorage::i64(vec![0, 5, -1, 7, 9]))?;
         let first = gpu::index::first_outside(&idx, 0, 7).map_err(|e| e.to_string())?;
         if first != Some(-1) {
             return Err(format!("first_outside found {first:?}, expected Some(-1)"));
@@ -970,8 +979,8 @@ fn matmul_matches_cpu() -> Outcome {
             (1, 4, 0, 3),
             (0, 2, 2, 2),
         ] {
-            let a = CpuStorage::F32(values(batch * m * k, -1.0, 1.0, 90, false));
-            let b = CpuStorage::F32(values(batch * k * n, -1.0, 1.0, 91, false));
+            let a = CpuStorage::f32(values(batch * m * k, -1.0, 1.0, 90, false));
+            let b = CpuStorage::f32(values(batch * k * n, -1.0, 1.0, 91, false));
             let (ga, gb) = (up(dev, &a)?, up(dev, &b)?);
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 both(

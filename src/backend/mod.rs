@@ -17,6 +17,8 @@ pub use kinds::{
 use crate::tensor::{DType, Device};
 use anyhow::Result;
 use cpu::CpuStorage;
+use cuda::CudaStorage;
+use cuda::ops as gpu;
 
 /// The bytes behind a tensor, on one device. Always contiguous and row-major. Not `Clone`:
 /// [`Storage::try_clone`] makes a deep copy (a shallow shared one would let in-place ops alias
@@ -24,6 +26,8 @@ use cpu::CpuStorage;
 #[derive(Debug)]
 pub enum Storage {
     Cpu(CpuStorage),
+    /// On a CUDA device or the `cuda-sim` simulator.
+    Cuda(CudaStorage),
 }
 
 /// The f32 values of a storage, or an error naming `op` (for the fused-kernel dispatchers).
@@ -31,7 +35,17 @@ fn f32s<'a>(op: &str, s: &'a Storage) -> Result<&'a [f32]> {
     match s {
         Storage::Cpu(CpuStorage::F32(v)) => Ok(&v[..]),
         Storage::Cpu(other) => anyhow::bail!("{op}: expects f32 values, got {}", other.dtype()),
+        Storage::Cuda(c) => gpu::fused::unsupported(op, c),
     }
+}
+
+/// The error for operands on different devices, naming the op and every device.
+fn mixed(op: &str, parts: &[&Storage]) -> anyhow::Error {
+    let names: Vec<String> = parts.iter().map(|s| s.device().to_string()).collect();
+    anyhow::anyhow!(
+        "{op}: operands are on different devices ({}); move them to one with .to()",
+        names.join(" and ")
+    )
 }
 
 /// Host f32 values (allocated through `memory`) as a storage.
@@ -41,12 +55,11 @@ fn host_f32(v: Vec<f32>) -> Storage {
 
 pub use cuda::cuda_available;
 
-fn on_device(device: Device) -> Result<()> {
+/// The CUDA device behind `device`, or `None` for the CPU.
+fn cuda_device(device: Device) -> Result<Option<std::sync::Arc<cuda::CudaDevice>>> {
     match device {
-        Device::Cpu => Ok(()),
-        Device::Cuda(_) | Device::CudaSim => {
-            anyhow::bail!("device {device}: {}", cuda_available().1)
-        }
+        Device::Cpu => Ok(None),
+        Device::Cuda(_) | Device::CudaSim => cuda::storage::device_for(device).map(Some),
     }
 }
 
@@ -54,18 +67,21 @@ impl Storage {
     pub fn dtype(&self) -> DType {
         match self {
             Storage::Cpu(s) => s.dtype(),
+            Storage::Cuda(s) => s.dtype(),
         }
     }
 
     pub fn device(&self) -> Device {
         match self {
             Storage::Cpu(_) => Device::Cpu,
+            Storage::Cuda(s) => s.device(),
         }
     }
 
     pub fn len(&self) -> usize {
         match self {
             Storage::Cpu(s) => s.len(),
+            Storage::Cuda(s) => s.len(),
         }
     }
 
@@ -76,21 +92,27 @@ impl Storage {
     /// Uploads host values to `device` (checked against the memory limits: the values are
     /// already in host memory, but the tensor they become counts as live).
     pub fn from_f32(data: Vec<f32>, device: Device) -> Result<Storage> {
-        on_device(device)?;
+        if let Some(dev) = cuda_device(device)? {
+            return Ok(Storage::Cuda(CudaStorage::from_f32(&dev, &data)?));
+        }
         memory::check::<f32>("tensor", data.len())?;
         Ok(Storage::Cpu(CpuStorage::f32(data)))
     }
 
     /// Uploads host values to `device` (see [`Storage::from_f32`]).
     pub fn from_i64(data: Vec<i64>, device: Device) -> Result<Storage> {
-        on_device(device)?;
+        if let Some(dev) = cuda_device(device)? {
+            return Ok(Storage::Cuda(CudaStorage::from_i64(&dev, &data)?));
+        }
         memory::check::<i64>("tensor", data.len())?;
         Ok(Storage::Cpu(CpuStorage::i64(data)))
     }
 
     /// Uploads host values to `device` (see [`Storage::from_f32`]).
     pub fn from_bool(data: Vec<bool>, device: Device) -> Result<Storage> {
-        on_device(device)?;
+        if let Some(dev) = cuda_device(device)? {
+            return Ok(Storage::Cuda(CudaStorage::from_bool(&dev, &data)?));
+        }
         memory::check::<bool>("tensor", data.len())?;
         Ok(Storage::Cpu(CpuStorage::bool(data)))
     }
@@ -98,7 +120,9 @@ impl Storage {
     /// `n` copies of `value` as `dtype` on `device`, allocated on the device (`op` names the
     /// creating op in an allocation error).
     pub fn full(op: &str, n: usize, value: f64, dtype: DType, device: Device) -> Result<Storage> {
-        on_device(device)?;
+        if let Some(dev) = cuda_device(device)? {
+            return Ok(Storage::Cuda(CudaStorage::full(&dev, dtype, n, value)?));
+        }
         Ok(Storage::Cpu(match dtype {
             DType::F32 => CpuStorage::f32(memory::filled(op, n, value as f32)?),
             DType::I64 => CpuStorage::i64(memory::filled(op, n, value as i64)?),
@@ -110,19 +134,60 @@ impl Storage {
     pub fn try_clone(&self) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(s.try_clone()?)),
+            Storage::Cuda(s) => Ok(Storage::Cuda(s.try_clone()?)),
         }
     }
 
-    /// A copy on another device.
+    /// A copy on another device (through the host between two different CUDA devices).
     pub fn to_device(&self, device: Device) -> Result<Storage> {
-        on_device(device)?;
-        self.try_clone()
+        if device == self.device() {
+            return self.try_clone();
+        }
+        match (self, cuda_device(device)?) {
+            (Storage::Cuda(s), None) => Ok(Storage::Cpu(match s.dtype() {
+                DType::F32 => CpuStorage::f32(s.to_f32_vec()?),
+                DType::I64 => CpuStorage::i64(s.to_i64_vec()?),
+                DType::Bool => CpuStorage::bool(s.to_bool_vec()?),
+            })),
+            (Storage::Cpu(s), None) => Ok(Storage::Cpu(s.try_clone()?)),
+            (_, Some(dev)) => Ok(Storage::Cuda(match self.dtype() {
+                DType::F32 => CudaStorage::from_f32(&dev, &self.to_f32_vec()?)?,
+                DType::I64 => CudaStorage::from_i64(&dev, &self.to_i64_vec()?)?,
+                DType::Bool => CudaStorage::from_bool(&dev, &self.to_bool_vec()?)?,
+            })),
+        }
+    }
+
+    /// `n` draws from U[lo, hi) on `device` (the session generator on the CPU; Philox on a
+    /// CUDA device, seeded from the session seed).
+    pub fn uniform(n: usize, lo: f32, hi: f32, device: Device) -> Result<Storage> {
+        match cuda_device(device)? {
+            Some(dev) => Ok(Storage::Cuda(gpu::random::uniform(&dev, n, lo, hi)?)),
+            None => Storage::from_f32(crate::tensor::random::uniform_vec(n, lo, hi)?, device),
+        }
+    }
+
+    /// `n` draws from N(mean, std²) on `device` (see [`Storage::uniform`]).
+    pub fn normal(n: usize, mean: f32, std: f32, device: Device) -> Result<Storage> {
+        match cuda_device(device)? {
+            Some(dev) => Ok(Storage::Cuda(gpu::random::normal(&dev, n, mean, std)?)),
+            None => Storage::from_f32(crate::tensor::random::normal_vec(n, mean, std)?, device),
+        }
+    }
+
+    /// `n` integers uniform in `[lo, hi)` on `device` (see [`Storage::uniform`]).
+    pub fn randint(n: usize, lo: i64, hi: i64, device: Device) -> Result<Storage> {
+        match cuda_device(device)? {
+            Some(dev) => Ok(Storage::Cuda(gpu::random::int(&dev, n, lo, hi)?)),
+            None => Storage::from_i64(crate::tensor::random::int_vec(n, lo, hi)?, device),
+        }
     }
 
     /// Downloads the values as f32 (converting from the stored dtype).
     pub fn to_f32_vec(&self) -> Result<Vec<f32>> {
         match self {
             Storage::Cpu(s) => s.to_f32_vec(),
+            Storage::Cuda(s) => s.to_f32_vec(),
         }
     }
 
@@ -131,6 +196,7 @@ impl Storage {
     pub fn to_i64_vec(&self) -> Result<Vec<i64>> {
         match self {
             Storage::Cpu(s) => s.to_i64_vec(),
+            Storage::Cuda(s) => s.to_i64_vec(),
         }
     }
 
@@ -138,6 +204,7 @@ impl Storage {
     pub fn to_bool_vec(&self) -> Result<Vec<bool>> {
         match self {
             Storage::Cpu(s) => s.to_bool_vec(),
+            Storage::Cuda(s) => s.to_bool_vec(),
         }
     }
 
@@ -145,6 +212,7 @@ impl Storage {
     pub fn cast(&self, dtype: DType) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(s.cast(dtype)?)),
+            Storage::Cuda(s) => Ok(Storage::Cuda(s.cast(dtype)?)),
         }
     }
 
@@ -152,6 +220,7 @@ impl Storage {
     pub fn is_finite(&self) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(cpu::elementwise::is_finite(s)?)),
+            Storage::Cuda(s) => Ok(Storage::Cuda(gpu::elementwise::is_finite(s)?)),
         }
     }
 
@@ -160,6 +229,7 @@ impl Storage {
     pub fn first_outside(&self, lo: i64, hi: i64) -> Result<Option<i64>> {
         match self {
             Storage::Cpu(s) => cpu::index::first_outside(s, lo, hi),
+            Storage::Cuda(s) => gpu::index::first_outside(s, lo, hi),
         }
     }
 
@@ -167,6 +237,7 @@ impl Storage {
     pub fn argsort_rows(&self, len: usize, descending: bool) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(cpu::sort::argsort_rows(s, len, descending)?)),
+            Storage::Cuda(s) => Ok(Storage::Cuda(gpu::sort::argsort_rows(s, len, descending)?)),
         }
     }
 
@@ -177,12 +248,17 @@ impl Storage {
             (Storage::Cpu(p), Storage::Cpu(u)) => {
                 Ok(Storage::Cpu(cpu::sort::multinomial(p, k, n, u)?))
             }
+            (Storage::Cuda(p), Storage::Cuda(u)) => {
+                Ok(Storage::Cuda(gpu::sort::multinomial(p, k, n, u)?))
+            }
+            (p, u) => Err(mixed("multinomial", &[p, u])),
         }
     }
 
     pub fn unary(&self, op: UnaryOp) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(cpu::elementwise::unary(op, s)?)),
+            Storage::Cuda(s) => Ok(Storage::Cuda(gpu::elementwise::unary(op, s)?)),
         }
     }
 
@@ -199,6 +275,10 @@ impl Storage {
             (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(cpu::elementwise::binary(
                 op, a, sa, b, sb, out,
             )?)),
+            (Storage::Cuda(a), Storage::Cuda(b)) => Ok(Storage::Cuda(gpu::elementwise::binary(
+                op, a, sa, b, sb, out,
+            )?)),
+            (a, b) => Err(mixed(&format!("{op:?}"), &[a, b])),
         }
     }
 
@@ -215,6 +295,10 @@ impl Storage {
             (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(cpu::elementwise::compare(
                 op, a, sa, b, sb, out,
             )?)),
+            (Storage::Cuda(a), Storage::Cuda(b)) => Ok(Storage::Cuda(gpu::elementwise::compare(
+                op, a, sa, b, sb, out,
+            )?)),
+            (a, b) => Err(mixed(&format!("{op:?}"), &[a, b])),
         }
     }
 
@@ -231,6 +315,10 @@ impl Storage {
             (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(cpu::elementwise::logical(
                 op, a, sa, b, sb, out,
             )?)),
+            (Storage::Cuda(a), Storage::Cuda(b)) => Ok(Storage::Cuda(gpu::elementwise::logical(
+                op, a, sa, b, sb, out,
+            )?)),
+            (a, b) => Err(mixed(&format!("{op:?}"), &[a, b])),
         }
     }
 
@@ -249,6 +337,10 @@ impl Storage {
             (Storage::Cpu(c), Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(
                 cpu::elementwise::select(c, sc, a, sa, b, sb, out)?,
             )),
+            (Storage::Cuda(c), Storage::Cuda(a), Storage::Cuda(b)) => Ok(Storage::Cuda(
+                gpu::elementwise::select(c, sc, a, sa, b, sb, out)?,
+            )),
+            (c, a, b) => Err(mixed("where", &[c, a, b])),
         }
     }
 
@@ -256,6 +348,7 @@ impl Storage {
     pub fn reduce(&self, op: ReduceOp, shape: &[usize], axis: Option<usize>) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(cpu::reduce::reduce(op, s, shape, axis)?)),
+            Storage::Cuda(s) => Ok(Storage::Cuda(gpu::reduce::reduce(op, s, shape, axis)?)),
         }
     }
 
@@ -268,12 +361,14 @@ impl Storage {
     ) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(cpu::reduce::arg_reduce(op, s, shape, axis)?)),
+            Storage::Cuda(s) => Ok(Storage::Cuda(gpu::reduce::arg_reduce(op, s, shape, axis)?)),
         }
     }
 
     pub fn cumsum(&self, shape: &[usize], axis: usize) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(cpu::reduce::cumsum(s, shape, axis)?)),
+            Storage::Cuda(s) => Ok(Storage::Cuda(gpu::reduce::cumsum(s, shape, axis)?)),
         }
     }
 
@@ -294,6 +389,10 @@ impl Storage {
             (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(cpu::matmul::matmul(
                 a, b, batch, m, k, n, ta, tb,
             )?)),
+            (Storage::Cuda(a), Storage::Cuda(b)) => Ok(Storage::Cuda(gpu::matmul::matmul(
+                a, b, batch, m, k, n, ta, tb,
+            )?)),
+            (a, b) => Err(mixed("matmul", &[a, b])),
         }
     }
 
@@ -301,6 +400,7 @@ impl Storage {
     pub fn permute(&self, shape: &[usize], perm: &[usize]) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(cpu::layout::permute(s, shape, perm)?)),
+            Storage::Cuda(s) => Ok(Storage::Cuda(gpu::layout::permute(s, shape, perm)?)),
         }
     }
 
@@ -308,6 +408,7 @@ impl Storage {
     pub fn expand(&self, shape: &[usize], out: &[usize]) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(cpu::layout::expand(s, shape, out)?)),
+            Storage::Cuda(s) => Ok(Storage::Cuda(gpu::layout::expand(s, shape, out)?)),
         }
     }
 
@@ -324,6 +425,9 @@ impl Storage {
             Storage::Cpu(s) => Ok(Storage::Cpu(cpu::layout::slice(
                 s, shape, dim, start, step, len,
             )?)),
+            Storage::Cuda(s) => Ok(Storage::Cuda(gpu::layout::slice(
+                s, shape, dim, start, step, len,
+            )?)),
         }
     }
 
@@ -331,18 +435,28 @@ impl Storage {
     pub fn flip(&self, shape: &[usize], dims: &[usize]) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(cpu::layout::flip(s, shape, dims)?)),
+            Storage::Cuda(s) => Ok(Storage::Cuda(gpu::layout::flip(s, shape, dims)?)),
         }
     }
 
     /// Concatenates along `dim`; all parts share dtype and every other dimension.
     pub fn cat(parts: &[(&Storage, &[usize])], dim: usize) -> Result<Storage> {
-        let cpu_parts: Vec<(&CpuStorage, &[usize])> = parts
-            .iter()
-            .map(|(s, sh)| match s {
-                Storage::Cpu(c) => (c, *sh),
-            })
-            .collect();
-        Ok(Storage::Cpu(cpu::layout::cat(&cpu_parts, dim)?))
+        let mut cpu_parts: Vec<(&CpuStorage, &[usize])> = Vec::with_capacity(parts.len());
+        let mut gpu_parts: Vec<(&CudaStorage, &[usize])> = Vec::new();
+        for (s, sh) in parts {
+            match s {
+                Storage::Cpu(c) => cpu_parts.push((c, *sh)),
+                Storage::Cuda(c) => gpu_parts.push((c, *sh)),
+            }
+        }
+        match (cpu_parts.is_empty(), gpu_parts.is_empty()) {
+            (_, true) => Ok(Storage::Cpu(cpu::layout::cat(&cpu_parts, dim)?)),
+            (true, false) => Ok(Storage::Cuda(gpu::layout::cat(&gpu_parts, dim)?)),
+            (false, false) => {
+                let all: Vec<&Storage> = parts.iter().map(|p| p.0).collect();
+                Err(mixed("cat", &all))
+            }
+        }
     }
 
     /// Picks the entries `idx` (i64 in `0..shape[dim]`, else an error) along `dim`.
@@ -351,6 +465,10 @@ impl Storage {
             (Storage::Cpu(s), Storage::Cpu(i)) => {
                 Ok(Storage::Cpu(cpu::index::index_select(s, shape, dim, i)?))
             }
+            (Storage::Cuda(s), Storage::Cuda(i)) => {
+                Ok(Storage::Cuda(gpu::index::index_select(s, shape, dim, i)?))
+            }
+            (s, i) => Err(mixed("index_select", &[s, i])),
         }
     }
 
@@ -366,6 +484,10 @@ impl Storage {
             (Storage::Cpu(s), Storage::Cpu(i)) => Ok(Storage::Cpu(cpu::index::gather(
                 s, shape, dim, i, idx_shape,
             )?)),
+            (Storage::Cuda(s), Storage::Cuda(i)) => Ok(Storage::Cuda(gpu::index::gather(
+                s, shape, dim, i, idx_shape,
+            )?)),
+            (s, i) => Err(mixed("gather", &[s, i])),
         }
     }
 
@@ -382,6 +504,10 @@ impl Storage {
             (Storage::Cpu(s), Storage::Cpu(i), Storage::Cpu(v)) => Ok(Storage::Cpu(
                 cpu::index::scatter_add(s, shape, dim, i, idx_shape, v)?,
             )),
+            (Storage::Cuda(s), Storage::Cuda(i), Storage::Cuda(v)) => Ok(Storage::Cuda(
+                gpu::index::scatter_add(s, shape, dim, i, idx_shape, v)?,
+            )),
+            (s, i, v) => Err(mixed("scatter_add", &[s, i, v])),
         }
     }
 
@@ -397,6 +523,10 @@ impl Storage {
             (Storage::Cpu(s), Storage::Cpu(i), Storage::Cpu(v)) => {
                 Ok(Storage::Cpu(cpu::index::index_add(s, shape, dim, i, v)?))
             }
+            (Storage::Cuda(s), Storage::Cuda(i), Storage::Cuda(v)) => {
+                Ok(Storage::Cuda(gpu::index::index_add(s, shape, dim, i, v)?))
+            }
+            (s, i, v) => Err(mixed("index_add", &[s, i, v])),
         }
     }
 
@@ -412,6 +542,10 @@ impl Storage {
             (Storage::Cpu(s), Storage::Cpu(i), Storage::Cpu(v)) => {
                 cpu::index::index_copy(s, shape, dim, i, v)
             }
+            (Storage::Cuda(s), Storage::Cuda(i), Storage::Cuda(v)) => {
+                gpu::index::index_copy(s, shape, dim, i, v)
+            }
+            (s, i, v) => Err(mixed("index_put", &[s, i, v])),
         }
     }
 
@@ -419,6 +553,7 @@ impl Storage {
     pub fn nonzero(&self) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(cpu::index::nonzero(s)?)),
+            Storage::Cuda(s) => Ok(Storage::Cuda(gpu::index::nonzero(s)?)),
         }
     }
 
@@ -426,6 +561,7 @@ impl Storage {
     pub fn im2col(&self, p: &Patches, pad: f32) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(cpu::conv::im2col(s, p, pad)?)),
+            Storage::Cuda(s) => gpu::fused::unsupported("unfold (im2col)", s),
         }
     }
 
@@ -433,6 +569,7 @@ impl Storage {
     pub fn col2im(&self, p: &Patches) -> Result<Storage> {
         match self {
             Storage::Cpu(s) => Ok(Storage::Cpu(cpu::conv::col2im(s, p)?)),
+            Storage::Cuda(s) => gpu::fused::unsupported("fold (col2im)", s),
         }
     }
 
@@ -448,6 +585,8 @@ impl Storage {
             (Storage::Cpu(p), Storage::Cpu(g), Storage::Cpu(m), Storage::Cpu(v)) => {
                 cpu::fused::adam(p, g, m, v, step)
             }
+            (Storage::Cuda(p), _, _, _) => gpu::fused::unsupported("adam step", p),
+            (p, g, m, v) => Err(mixed("adam step", &[p, g, m, v])),
         }
     }
 

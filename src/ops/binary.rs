@@ -1,6 +1,6 @@
 //! Broadcasting arithmetic, comparisons, logic and `where`.
 
-use super::{record, same_device};
+use super::{record, same_device, scalars_to_device};
 use crate::backend::{BinaryOp, CompareOp, LogicalOp, Storage};
 use crate::tensor::shape::broadcast_shapes;
 use crate::tensor::{DType, Tensor};
@@ -72,6 +72,14 @@ fn forward(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<(Storage, Vec<usize>)
 
 impl Tensor {
     fn binary(&self, op: BinaryOp, other: &Tensor) -> Result<Tensor> {
+        if self.device() != other.device() {
+            let m = scalars_to_device(&[self, other])?;
+            return m[0].binary_here(op, &m[1]);
+        }
+        self.binary_here(op, other)
+    }
+
+    fn binary_here(&self, op: BinaryOp, other: &Tensor) -> Result<Tensor> {
         let (st, out) = forward(op, self, other)?;
         let (a, b) = (self.clone(), other.clone());
         let (need_a, need_b) = (self.requires_grad(), other.requires_grad());
@@ -199,6 +207,14 @@ impl Tensor {
     }
 
     fn compare(&self, op: CompareOp, other: &Tensor) -> Result<Tensor> {
+        if self.device() != other.device() {
+            let m = scalars_to_device(&[self, other])?;
+            return m[0].compare_here(op, &m[1]);
+        }
+        self.compare_here(op, other)
+    }
+
+    fn compare_here(&self, op: CompareOp, other: &Tensor) -> Result<Tensor> {
         let name = match op {
             CompareOp::Eq => "eq",
             CompareOp::Ne => "ne",
@@ -246,6 +262,14 @@ impl Tensor {
     }
 
     fn logical(&self, op: LogicalOp, name: &str, other: &Tensor) -> Result<Tensor> {
+        if self.device() != other.device() {
+            let m = scalars_to_device(&[self, other])?;
+            return m[0].logical_here(op, name, &m[1]);
+        }
+        self.logical_here(op, name, other)
+    }
+
+    fn logical_here(&self, op: LogicalOp, name: &str, other: &Tensor) -> Result<Tensor> {
         same_device(name, &[self, other])?;
         let out = broadcast_shapes(name, self.shape(), other.shape())?;
         let st = Storage::logical(
@@ -278,6 +302,14 @@ impl Tensor {
 
     /// `cond ? a : b` elementwise, broadcasting all three (PyTorch's `torch.where`).
     pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        if cond.device() != a.device() || a.device() != b.device() {
+            let m = scalars_to_device(&[cond, a, b])?;
+            return Tensor::where_here(&m[0], &m[1], &m[2]);
+        }
+        Tensor::where_here(cond, a, b)
+    }
+
+    fn where_here(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         same_device("where", &[cond, a, b])?;
         if cond.dtype() != DType::Bool {
             bail!(

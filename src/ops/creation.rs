@@ -98,6 +98,12 @@ impl Tensor {
         Tensor::from_f32(v, &[n, m], device)
     }
 
+    // `uniform`, `normal`, `randint` and `randperm` draw from the session's host generator on
+    // every device (and upload), so one seed gives the same tensors on the CPU and on a GPU:
+    // scripts that check their results under a fixed seed behave alike everywhere. Random
+    // numbers an op needs inside (dropout masks, multinomial draws) are generated on the
+    // device itself (`Storage::uniform`: Philox from the session seed).
+
     /// Uniform draws from `[lo, hi)`.
     pub fn uniform(shape: &[usize], lo: f64, hi: f64, device: Device) -> Result<Tensor> {
         if lo > hi {
@@ -145,12 +151,9 @@ impl Tensor {
         let Some(draws) = rows.checked_mul(n) else {
             bail!("multinomial: {rows} rows of {n} draws have too many elements");
         };
-        let u = Tensor::from_f32(
-            random::uniform_vec(draws, 0.0, 1.0)?,
-            &[draws],
-            probs.device(),
-        )?;
-        let st = probs.storage().multinomial(k, n, &u.storage())?;
+        // The uniforms are drawn where the probabilities live (Philox on a CUDA device).
+        let u = Storage::uniform(draws, 0.0, 1.0, probs.device())?;
+        let st = probs.storage().multinomial(k, n, &u)?;
         let mut shape = probs.shape()[..probs.ndim() - 1].to_vec();
         shape.push(n);
         Ok(Tensor::from_storage(st, shape))

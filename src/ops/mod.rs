@@ -29,7 +29,7 @@ pub use resize::{InterpMode, InterpolateOptions, PadMode};
 
 use crate::backend::Storage;
 use crate::tensor::autograd::Node;
-use crate::tensor::{Tensor, is_grad_enabled};
+use crate::tensor::{Device, Tensor, is_grad_enabled};
 use anyhow::{Result, bail};
 
 /// Builds an op's result; attaches `backward` when recording and an input needs a gradient.
@@ -57,6 +57,20 @@ pub(crate) fn record(
 }
 
 /// Errors unless all operands live on one device.
+/// PyTorch's one exception to "one device per op": a 0-d CPU tensor (a scalar) joins an op on
+/// another device, copied there first. Returns the operands with such scalars moved to the
+/// device of the first operand that is not on the CPU (unchanged otherwise; `same_device`
+/// reports any other mix).
+pub(crate) fn scalars_to_device(ts: &[&Tensor]) -> Result<Vec<Tensor>> {
+    let target = ts.iter().map(|t| t.device()).find(|d| *d != Device::Cpu);
+    ts.iter()
+        .map(|t| match target {
+            Some(d) if t.device() == Device::Cpu && t.ndim() == 0 => t.to_device(d),
+            _ => Ok((*t).clone()),
+        })
+        .collect()
+}
+
 pub(crate) fn same_device(op: &str, ts: &[&Tensor]) -> Result<()> {
     if let Some(first) = ts.first() {
         for t in &ts[1..] {

@@ -1,7 +1,8 @@
 //! Functional neural-network ops: softmax family, one-hot, dropout, embedding lookup (losses are
 //! in `loss.rs`).
 
-use crate::tensor::{DType, Tensor, random};
+use crate::backend::Storage;
+use crate::tensor::{DType, Device, Tensor, random};
 use anyhow::{Result, bail};
 
 impl Tensor {
@@ -66,6 +67,16 @@ impl Tensor {
         }
         let keep = 1.0 - p;
         let scale = (1.0 / keep) as f32;
+        if self.device() != Device::Cpu {
+            // On a device the mask is drawn there (Philox) and built with device ops.
+            let d = self.device();
+            let u = Tensor::from_storage(
+                Storage::uniform(self.numel(), 0.0, 1.0, d)?,
+                self.shape().to_vec(),
+            );
+            let kept = u.lt(&Tensor::scalar_like(keep, DType::F32, d)?)?;
+            return self.mul(&kept.to_dtype(DType::F32)?.mul_scalar(scale as f64)?);
+        }
         let mut mask = random::uniform_vec(self.numel(), 0.0, 1.0)?;
         for u in &mut mask {
             *u = if (*u as f64) < keep { scale } else { 0.0 };

@@ -38,15 +38,20 @@ impl Tensor {
                     let y = y.expect("output recorded");
                     g.mul(&y.mul(&y.rsub_scalar(1.0)?)?)?
                 }
-                UnaryOp::Relu => g.mul(&x.gt(&Tensor::scalar(0.0)?)?.to_dtype(DType::F32)?)?,
+                UnaryOp::Relu => g.mul(&x.gt(&zero_on(&x)?)?.to_dtype(DType::F32)?)?,
                 UnaryOp::Elu(alpha) => {
-                    let pos = x.gt(&Tensor::scalar(0.0)?)?;
+                    let pos = x.gt(&zero_on(&x)?)?;
                     let neg_slope = y.expect("output recorded").add_scalar(alpha as f64)?;
                     g.mul(&Tensor::where_(&pos, &Tensor::ones_like(&x)?, &neg_slope)?)?
                 }
                 UnaryOp::LeakyRelu(s) => {
-                    let pos = x.gt(&Tensor::scalar(0.0)?)?;
-                    let slope = Tensor::where_(&pos, &Tensor::scalar(1.0)?, &Tensor::scalar(s)?)?;
+                    let pos = x.gt(&zero_on(&x)?)?;
+                    let one = Tensor::scalar_like(1.0, DType::F32, x.device())?;
+                    let slope = Tensor::where_(
+                        &pos,
+                        &one,
+                        &Tensor::scalar_like(s as f64, DType::F32, x.device())?,
+                    )?;
                     g.mul(&slope)?
                 }
                 UnaryOp::PowScalar(p) => {
@@ -147,4 +152,9 @@ impl Tensor {
         let st = self.storage().unary(UnaryOp::Floor)?;
         Ok(Tensor::from_storage(st, self.shape().to_vec()))
     }
+}
+
+/// A 0-d f32 zero on `x`'s device (for the masks of the activation gradients).
+fn zero_on(x: &Tensor) -> Result<Tensor> {
+    Tensor::scalar_like(0.0, DType::F32, x.device())
 }

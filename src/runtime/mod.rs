@@ -43,9 +43,16 @@ impl RuntimeBuilder {
 
     pub fn build(self) -> anyhow::Result<Runtime> {
         let device = self.device.unwrap_or_else(Device::default_device);
-        if let Device::Cuda(_) = device {
-            let (ok, why) = crate::backend::cuda_available();
-            if !ok {
+        if device != Device::Cpu {
+            // Opens the device (or builds nothing yet, for the simulator: it only needs a C++
+            // compiler), so an unusable one is refused here with the reason.
+            if let Err(e) = crate::backend::cuda::device_name(device) {
+                let why = match device {
+                    Device::Cuda(_) if !crate::backend::cuda_available().0 => {
+                        crate::backend::cuda_available().1
+                    }
+                    _ => format!("{e:#}"),
+                };
                 anyhow::bail!("device {device} is not available: {why}");
             }
         }

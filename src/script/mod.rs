@@ -10,6 +10,7 @@ mod creation;
 mod data_api;
 mod data_corpus_api;
 mod data_pipeline_api;
+mod device_api;
 mod functional;
 mod indexing;
 mod info;
@@ -67,7 +68,11 @@ pub fn register_all(engine: &mut Engine) -> Docs {
         "train_test_split",
         "progress",
         "masked_softmax",
+        "set_default_device",
+        "cuda_memory",
+        "empty_cache",
     ]);
+    device_api::register(&mut api);
     arith::register(&mut api);
     reduce::register(&mut api);
     shape::register(&mut api);

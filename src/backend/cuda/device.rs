@@ -67,6 +67,11 @@ impl CudaDevice {
         Ok(dev)
     }
 
+    /// Every device created so far.
+    pub fn all() -> Vec<Arc<CudaDevice>> {
+        lock(registry()).values().cloned().collect()
+    }
+
     /// The device's name (`NVIDIA ...` or `cuda-sim`).
     pub fn name(&self) -> String {
         self.exec.name()
@@ -133,6 +138,12 @@ impl CudaDevice {
 
     /// Allocates `bytes` of device memory (0 bytes gives the empty buffer without a call).
     pub fn alloc(self: &Arc<Self>, bytes: usize) -> Result<DeviceBuffer> {
+        // The simulator's memory is host memory: it obeys the host's tensor limits and counts
+        // as live tensor bytes, so a huge request is an error rather than an exhausted machine.
+        let host = self.key == DeviceKey::Sim;
+        if host {
+            crate::backend::memory::check_bytes("cuda-sim tensor", bytes, 1)?;
+        }
         let ptr = if bytes == 0 {
             0
         } else {
@@ -145,6 +156,9 @@ impl CudaDevice {
             })?
         };
         self.allocated.fetch_add(bytes, Ordering::Relaxed);
+        if host {
+            crate::backend::memory::account(bytes);
+        }
         Ok(DeviceBuffer {
             ptr,
             bytes,
@@ -263,6 +277,9 @@ impl Drop for DeviceBuffer {
             unsafe { self.dev.exec.free(self.ptr) };
         }
         self.dev.allocated.fetch_sub(self.bytes, Ordering::Relaxed);
+        if self.dev.key == DeviceKey::Sim {
+            crate::backend::memory::release(self.bytes);
+        }
     }
 }
 
