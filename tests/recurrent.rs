@@ -57,7 +57,10 @@ fn lstm_matches_pytorch_bidirectional() {
             .unwrap();
         m.set_tensor(&format!("weight_hh_l0{sfx}"), f(&[8, 2], s + 0.3))
             .unwrap();
-        m.set_tensor(&format!("bias_l0{sfx}"), f(&[8], s + 0.6))
+        // PyTorch's two biases; only their sum matters, so one carries it all
+        m.set_tensor(&format!("bias_ih_l0{sfx}"), f(&[8], s + 0.6))
+            .unwrap();
+        m.set_tensor(&format!("bias_hh_l0{sfx}"), common::zeros(&[8]))
             .unwrap();
     }
     let (out, h, c) = run(&m, &f(&[2, 3, 3], 0.1), &SequenceInput::default());
@@ -100,7 +103,8 @@ fn gru_and_relu_rnn_match_pytorch() {
     let r = layer(cfg(CellKind::Rnn { relu: true }, 3, 2));
     r.set_tensor("weight_ih_l0", f(&[2, 3], 1.0)).unwrap();
     r.set_tensor("weight_hh_l0", f(&[2, 2], 1.3)).unwrap();
-    r.set_tensor("bias_l0", f(&[2], 1.6)).unwrap();
+    r.set_tensor("bias_ih_l0", f(&[2], 1.6)).unwrap();
+    r.set_tensor("bias_hh_l0", common::zeros(&[2])).unwrap();
     let (out, _, _) = run(&r, &f(&[2, 3, 3], 0.1), &SequenceInput::default());
     #[rustfmt::skip]
     assert_close(&out.to_f32_vec().unwrap(), &[0.867075, 0.02039, 1.081465, 0.635485, 0.78628, 0.79449, 0.873648, 0.018531, 1.075089, 0.643195, 0.788922, 0.787875], 1e-5);
@@ -202,7 +206,9 @@ fn cells_step_like_the_layer() {
         .unwrap();
     cell.set_tensor("weight_hh", seq.get_tensor("weight_hh_l0").unwrap())
         .unwrap();
-    cell.set_tensor("bias", seq.get_tensor("bias_l0").unwrap())
+    cell.set_tensor("bias_ih", seq.get_tensor("bias_ih_l0").unwrap())
+        .unwrap();
+    cell.set_tensor("bias_hh", seq.get_tensor("bias_hh_l0").unwrap())
         .unwrap();
     let x = spread(&[2, 5, 3], -1.0, 1.0, 9);
     let (out, h, c) = run(&seq, &x, &SequenceInput::default());
@@ -417,12 +423,25 @@ fn script_surface_for_sequences() {
     assert_eq!(format!("{r:?}"), "[[1, 2], [4, 9]]");
     let r = eval("nn::repeat_vector(3).forward(tensor([[1.0, 2.0]])).tolist()");
     assert_eq!(format!("{r:?}"), "[[[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]]]");
-    // lesson 6: embedding(86, 42) -> rnn(256, relu, identity) -> linear(86)
+    // lesson 6: embedding(86, 42) -> rnn(256, relu, identity) -> linear(86); the RNN holds
+    // PyTorch's two biases (76,800 values), Keras counts one (76,544)
     let r = eval(
         r#"let m = nn::sequential([nn::embedding(86, 42), nn::rnn(42, 256, #{nonlinearity: "relu", recurrent_init: "identity"}), nn::linear(256, 86)]);
-           m.layers().map(|l| l.count_parameters())"#,
+           [m.layers().map(|l| l.count_parameters()), m.layers().map(|l| l.keras_parameter_count()), m.keras_parameter_count()]"#,
     );
-    assert_eq!(format!("{r:?}"), "[3612, 76544, 22102]");
+    assert_eq!(
+        format!("{r:?}"),
+        "[[3612, 76800, 22102], [3612, 76544, 22102], 102258]"
+    );
+    let s = eval(
+        r#"let m = nn::sequential([nn::embedding(86, 42), nn::rnn(42, 256), nn::linear(256, 86)]); m.summary([1, 8])"#,
+    )
+    .into_string()
+    .unwrap();
+    assert!(
+        s.contains("Keras count") && s.contains("76,544") && s.contains("76,800"),
+        "{s}"
+    );
     let r = eval(
         "let l = nn::lstm(3, 4, #{bidirectional: true}); let r = l.run(randn([2, 5, 3])); [r.output.shape, r.h.shape, r.c.shape]",
     );

@@ -60,6 +60,11 @@ pub trait Layer {
     }
     /// Stateful layers forget their carried state.
     fn reset_states(&mut self) {}
+    /// This layer's own parameter elements as Keras counts them, where that differs from the
+    /// tensors it holds (an RNN or LSTM: one bias per gate, not PyTorch's two).
+    fn keras_parameter_count(&self) -> Option<usize> {
+        None
+    }
     /// Attention layers: the context for a decoder state; see `layers::Attention`.
     fn attend(
         &mut self,
@@ -403,6 +408,20 @@ impl Module {
             Some(t) => Ok(t),
             None => Tensor::scalar(0.0),
         }
+    }
+
+    /// Number of parameter elements as Keras counts them (one bias per gate in RNN and LSTM
+    /// layers, where PyTorch and ember keep two); elsewhere the same as `count_parameters`.
+    pub fn keras_parameter_count(&self) -> usize {
+        let mut total = 0;
+        self.walk("", &mut HashSet::new(), &mut |_, m| {
+            total += m
+                .cell_ref()
+                .ok()
+                .and_then(|c| c.layer.keras_parameter_count())
+                .unwrap_or_else(|| m.own_tensors(false).iter().map(|(_, t)| t.numel()).sum());
+        });
+        total
     }
 
     /// Number of elements in all parameters (and in the trainable ones).

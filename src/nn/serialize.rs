@@ -125,12 +125,25 @@ impl Module {
     /// Loads parameters and buffers saved by [`Module::save`] (or by PyTorch with the same
     /// names). Every mismatch — missing, unexpected, or differently shaped — is listed.
     pub fn load(&self, path: &Path) -> Result<()> {
-        let file = load_tensors(path)?;
+        self.load_with(path, &LoadOptions::default()).map(|_| ())
+    }
+
+    /// [`Module::load`] with options: file names renamed by `rename` first; with `strict` off,
+    /// missing and unexpected names are reported instead of refused (a tensor whose shape
+    /// differs is always an error, as in PyTorch). Values are copied into the existing tensors,
+    /// as PyTorch's `load_state_dict` does, so an optimiser (or a tied layer) holding them sees
+    /// the loaded values.
+    pub fn load_with(&self, path: &Path, o: &LoadOptions) -> Result<LoadReport> {
+        let file: Vec<(String, Tensor)> = load_tensors(path)?
+            .into_iter()
+            .map(|(n, t)| (o.rename(&n), t))
+            .collect();
         let state = self.state();
+        let mut report = LoadReport::default();
         let mut problems = Vec::new();
         for (name, t) in &state {
             match file.iter().find(|(n, _)| n == name) {
-                None => problems.push(format!("missing {name} (shape {:?})", t.shape())),
+                None => report.missing.push(name.clone()),
                 Some((_, f)) if f.shape() != t.shape() => problems.push(format!(
                     "{name}: the file has shape {:?}, the model {:?}",
                     f.shape(),
@@ -139,9 +152,19 @@ impl Module {
                 Some(_) => {}
             }
         }
-        for (name, f) in &file {
+        for (name, _) in &file {
             if !state.iter().any(|(n, _)| n == name) {
-                problems.push(format!("unexpected {name} (shape {:?})", f.shape()));
+                report.unexpected.push(name.clone());
+            }
+        }
+        if o.strict {
+            for name in &report.missing {
+                let shape = state.iter().find(|(n, _)| n == name).map(|(_, t)| t.shape());
+                problems.push(format!("missing {name} (shape {:?})", shape.unwrap_or(&[])));
+            }
+            for name in &report.unexpected {
+                let shape = file.iter().find(|(n, _)| n == name).map(|(_, t)| t.shape());
+                problems.push(format!("unexpected {name} (shape {:?})", shape.unwrap_or(&[])));
             }
         }
         if !problems.is_empty() {
@@ -151,14 +174,57 @@ impl Module {
                 problems.join("\n  ")
             );
         }
-        // values are copied into the existing tensors, as PyTorch's load_state_dict does, so
-        // an optimiser (or a tied layer) holding them sees the loaded values
         let _g = crate::tensor::no_grad();
         for (name, f) in file {
             if let Some((_, t)) = state.iter().find(|(n, _)| *n == name) {
                 t.assign_(&f)?;
             }
         }
-        Ok(())
+        Ok(report)
     }
+}
+
+/// How [`Module::load_with`] matches a file to a model.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Refuse missing and unexpected names (PyTorch's `strict`, on by default).
+    pub strict: bool,
+    /// `(from, to)`: a file name equal to `from` becomes `to`; a `from` ending in `.` renames
+    /// that prefix (`"lstm."` to `"0."`). Exact names win, then the longest prefix.
+    pub rename: Vec<(String, String)>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            strict: true,
+            rename: Vec::new(),
+        }
+    }
+}
+
+impl LoadOptions {
+    /// The model's name for the file's tensor `name`.
+    pub fn rename(&self, name: &str) -> String {
+        if let Some((_, to)) = self.rename.iter().find(|(from, _)| from == name) {
+            return to.clone();
+        }
+        self.rename
+            .iter()
+            .filter(|(from, _)| from.ends_with('.') && name.starts_with(from.as_str()))
+            .max_by_key(|(from, _)| from.len())
+            .map_or_else(
+                || name.to_string(),
+                |(from, to)| format!("{to}{}", &name[from.len()..]),
+            )
+    }
+}
+
+/// What a non-strict load skipped (PyTorch's `missing_keys` and `unexpected_keys`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LoadReport {
+    /// The model's tensors the file does not have (left as they were).
+    pub missing: Vec<String>,
+    /// The file's tensors the model does not have (ignored).
+    pub unexpected: Vec<String>,
 }

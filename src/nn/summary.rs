@@ -21,7 +21,10 @@ pub fn with_commas(n: usize) -> String {
 pub struct Row {
     pub layer: String,
     pub output: Option<Vec<usize>>,
+    /// Parameter elements the layer holds (PyTorch's count).
     pub params: usize,
+    /// As Keras counts them (one bias per gate in RNN and LSTM layers).
+    pub keras_params: usize,
 }
 
 impl Module {
@@ -48,6 +51,7 @@ impl Module {
                     layer: l.describe(),
                     output: h.as_ref().map(|t| t.shape().to_vec()),
                     params,
+                    keras_params: l.keras_parameter_count(),
                 });
             }
             Ok(rows)
@@ -56,27 +60,38 @@ impl Module {
         result
     }
 
-    /// The summary as text: layers, output shapes, parameter counts, totals.
+    /// The summary as text: layers, output shapes, parameter counts (the tensors held, as
+    /// PyTorch counts; a "Keras" column beside them when a recurrent layer's Keras count, one
+    /// bias per gate, differs), totals.
     pub fn summary(&self, input: Option<&Tensor>) -> Result<String> {
         let rows = self.summary_rows(input)?;
+        let keras = rows.iter().any(|r| r.keras_params != r.params);
         let w = rows
             .iter()
             .map(|r| r.layer.len())
             .max()
             .unwrap_or(5)
             .max(12);
-        let line = "-".repeat(w + 36);
+        let line = "-".repeat(w + if keras { 50 } else { 36 });
         let mut s = format!(
-            "{line}\n{:<w$}  {:<20}  {:>12}\n{line}\n",
-            "Layer", "Output shape", "Params"
+            "{line}\n{:<w$}  {:<20}  {:>12}{}\n{line}\n",
+            "Layer",
+            "Output shape",
+            "Params",
+            if keras { "  Keras count" } else { "" }
         );
         for r in &rows {
             let out = r
                 .output
                 .as_ref()
                 .map_or("?".to_string(), |o| format!("{o:?}"));
+            let k = if keras {
+                format!("  {:>11}", with_commas(r.keras_params))
+            } else {
+                String::new()
+            };
             s.push_str(&format!(
-                "{:<w$}  {:<20}  {:>12}\n",
+                "{:<w$}  {:<20}  {:>12}{k}\n",
                 r.layer,
                 out,
                 with_commas(r.params)
@@ -89,6 +104,12 @@ impl Module {
             with_commas(trainable),
             with_commas(total - trainable)
         ));
+        if keras {
+            s.push_str(&format!(
+                "Keras count (one bias per gate in RNN and LSTM layers): {}\n",
+                with_commas(self.keras_parameter_count())
+            ));
+        }
         Ok(s)
     }
 }

@@ -139,6 +139,38 @@ fn first_input_dtype(m: &Module) -> crate::tensor::DType {
     }
 }
 
+/// `nn::load(model, path, #{strict, map})`: the report as PyTorch's names.
+fn load_with(m: &Module, path: &str, o: &Map) -> RR<Map> {
+    let op = "nn::load";
+    check_opts(op, o, &["strict", "map"])?;
+    let mut lo = serialize::LoadOptions {
+        strict: opt::<bool>(op, o, "strict")?.unwrap_or(true),
+        rename: Vec::new(),
+    };
+    if let Some(v) = o.get("map") {
+        let Some(map) = v.clone().try_cast::<Map>() else {
+            return fail(format!(
+                "{op}: map should be a map from the file's names to the model's, got {}",
+                v.type_name()
+            ));
+        };
+        for (from, to) in map {
+            let to = to.into_string().map_err(|t| {
+                fail::<()>(format!("{op}: map values must be names, got {t}")).unwrap_err()
+            })?;
+            lo.rename.push((from.to_string(), to));
+        }
+    }
+    let r = m.load_with(Path::new(path), &lo).rr()?;
+    let names = |v: Vec<String>| -> Dynamic {
+        Dynamic::from_array(v.into_iter().map(Dynamic::from).collect())
+    };
+    let mut out = Map::new();
+    out.insert("missing_keys".into(), names(r.missing));
+    out.insert("unexpected_keys".into(), names(r.unexpected));
+    Ok(out)
+}
+
 fn tensors_to_array(ts: Vec<Tensor>) -> Array {
     ts.into_iter().map(Dynamic::from).collect()
 }
@@ -309,9 +341,12 @@ pub fn register(api: &mut Api) {
     );
     nnf!(
         "load",
-        "nn::load(model, path) — loads a safetensors file into a model, listing every missing, unexpected or misshapen tensor; nn::load(path) — a map of its tensors",
+        "nn::load(model, path) / nn::load(model, path, #{strict: true, map: #{}}) — loads a safetensors file (ember's or a PyTorch state_dict) into a model, copying into its tensors; strict refuses missing or unexpected names (listing them), strict: false loads the rest and returns #{missing_keys, unexpected_keys}; map renames the file's names first (an exact name, or a prefix ending in \".\": #{\"lstm.\": \"0.\"}); a shape mismatch is always an error. nn::load(path) — a map of the file's tensors\nexample: let f = env(\"TMPDIR\", \"/tmp\") + \"/ember-help-load.safetensors\"; nn::save(#{\"fc.weight\": ones([1, 2])}, f); nn::load(nn::sequential([nn::linear(2, 1)]), f, #{strict: false, map: #{\"fc.\": \"0.\"}})",
         |m_: Module, p: ImmutableString| m_.load(Path::new(p.as_str())).rr()
     );
+    m.set_native_fn("load", |m_: Module, p: ImmutableString, o: Map| {
+        load_with(&m_, &p, &o)
+    });
     m.set_native_fn("load", |p: ImmutableString| {
         Ok::<_, Box<rhai::EvalAltResult>>(named_map(
             serialize::load_tensors(Path::new(p.as_str())).rr()?,
@@ -448,8 +483,17 @@ pub fn register(api: &mut Api) {
     reg!(
         api,
         "load",
-        "model.load(path) — same as nn::load(model, path)",
+        "model.load(path) / model.load(path, #{strict, map}) — same as nn::load(model, path, ...)",
         |m: &mut Module, p: ImmutableString| m.load(Path::new(p.as_str())).rr()
+    );
+    reg!(api, "load", "", |m: &mut Module, p: ImmutableString, o: Map| {
+        load_with(m, &p, &o)
+    });
+    reg!(
+        api,
+        "keras_parameter_count",
+        "model.keras_parameter_count() — parameter elements as Keras counts them (one bias per gate in RNN and LSTM layers, where PyTorch and ember keep bias_ih and bias_hh); count_parameters() counts the tensors held\nexample: nn::lstm(3, 4).keras_parameter_count()",
+        |m: &mut Module| m.keras_parameter_count() as i64
     );
     api.engine
         .register_indexer_get(|m: &mut Module, name: ImmutableString| m.get_tensor(&name).rr());

@@ -2,9 +2,11 @@
 //! layers (stacked, bidirectional, with sequence lengths, dropout, recurrent dropout and a
 //! stateful mode).
 //!
-//! Weights follow PyTorch's layout (`weight_ih [G*H, I]`, `weight_hh [G*H, H]`, gates in
-//! PyTorch's order) with one bias per gate pre-activation, as Keras counts them; the GRU keeps
-//! a second, recurrent bias because its candidate gate multiplies it by the reset gate.
+//! Weights follow PyTorch's layout and names (`weight_ih_l0 [G*H, I]`, `weight_hh_l0 [G*H, H]`,
+//! `bias_ih_l0`, `bias_hh_l0`, `_reverse` for the backward direction, gates in PyTorch's order),
+//! so a PyTorch `state_dict` loads as it is. The RNN and LSTM add both biases to the input
+//! projection (only their sum matters, which is why Keras counts one bias per gate:
+//! `keras_parameter_count`); the GRU's recurrent bias sits inside the reset-gate product.
 
 use super::replace;
 use crate::nn::Layer;
@@ -77,8 +79,8 @@ pub struct CellWeights {
     hidden: usize,
     weight_ih: Tensor,
     weight_hh: Tensor,
-    bias: Option<Tensor>,
-    /// GRU only: the recurrent bias, inside the reset-gate product.
+    bias_ih: Option<Tensor>,
+    /// Added with `bias_ih` (RNN, LSTM), or inside the reset-gate product (GRU).
     bias_hh: Option<Tensor>,
     names: [&'static str; 4],
 }
@@ -116,29 +118,20 @@ impl CellWeights {
             };
             Ok(Some(b.requires_grad_(true)?))
         };
-        let b = make_b()?;
-        let bias_hh = if kind == CellKind::Gru {
-            make_b()?
-        } else {
-            None
-        };
-        let (bn, bhn) = if kind == CellKind::Gru {
-            ("bias_ih", "bias_hh")
-        } else {
-            ("bias", "bias_hh")
-        };
+        let bias_ih = make_b()?;
+        let bias_hh = make_b()?;
         Ok(CellWeights {
             kind,
             hidden,
             weight_ih,
             weight_hh,
-            bias: b,
+            bias_ih,
             bias_hh,
             names: [
                 intern(format!("weight_ih{suffix}")),
                 intern(format!("weight_hh{suffix}")),
-                intern(format!("{bn}{suffix}")),
-                intern(format!("{bhn}{suffix}")),
+                intern(format!("bias_ih{suffix}")),
+                intern(format!("bias_hh{suffix}")),
             ],
         })
     }
@@ -152,7 +145,7 @@ impl CellWeights {
             (self.names[0], self.weight_ih.clone()),
             (self.names[1], self.weight_hh.clone()),
         ];
-        if let Some(b) = &self.bias {
+        if let Some(b) = &self.bias_ih {
             p.push((self.names[2], b.clone()));
         }
         if let Some(b) = &self.bias_hh {
@@ -167,7 +160,7 @@ impl CellWeights {
         } else if name == self.names[1] {
             Some(&mut self.weight_hh)
         } else if name == self.names[2] {
-            self.bias.as_mut()
+            self.bias_ih.as_mut()
         } else if name == self.names[3] {
             self.bias_hh.as_mut()
         } else {
@@ -179,12 +172,26 @@ impl CellWeights {
         }
     }
 
-    /// Input projections `x W_ih^T + b` for any leading shape (all time steps at once).
+    /// Input projections `x W_ih^T + b_ih` (plus `b_hh` for the RNN and LSTM, where it adds
+    /// to the same pre-activations) for any leading shape (all time steps at once).
     fn project_input(&self, x: &Tensor) -> Result<Tensor> {
         let gx = x.matmul_nt(&self.weight_ih)?;
-        match &self.bias {
-            Some(b) => gx.add(b),
+        let bias = match (&self.bias_ih, &self.bias_hh, self.kind) {
+            (Some(bi), Some(bh), CellKind::Rnn { .. } | CellKind::Lstm) => Some(bi.add(bh)?),
+            (b, _, _) => b.clone(),
+        };
+        match bias {
+            Some(b) => gx.add(&b),
             None => Ok(gx),
+        }
+    }
+
+    /// Parameter elements counted as Keras does: one bias per gate for the RNN and LSTM.
+    fn keras_count(&self) -> usize {
+        let all: usize = self.params().iter().map(|(_, t)| t.numel()).sum();
+        match (&self.bias_hh, self.kind) {
+            (Some(b), CellKind::Rnn { .. } | CellKind::Lstm) => all - b.numel(),
+            _ => all,
         }
     }
 
@@ -288,6 +295,9 @@ impl Layer for RecurrentCell {
     }
     fn params(&self) -> Vec<(&'static str, Tensor)> {
         self.weights.params()
+    }
+    fn keras_parameter_count(&self) -> Option<usize> {
+        Some(self.weights.keras_count())
     }
     fn set_tensor(&mut self, name: &str, t: Tensor) -> Result<()> {
         if self.weights.set(name, t)? {
@@ -657,6 +667,9 @@ impl Layer for Recurrent {
     }
     fn params(&self) -> Vec<(&'static str, Tensor)> {
         self.cells.iter().flat_map(CellWeights::params).collect()
+    }
+    fn keras_parameter_count(&self) -> Option<usize> {
+        Some(self.cells.iter().map(CellWeights::keras_count).sum())
     }
     fn set_tensor(&mut self, name: &str, t: Tensor) -> Result<()> {
         for c in &mut self.cells {
