@@ -127,3 +127,52 @@ fn state_dicts_refuse_what_does_not_fit() {
         assert!(e.message.contains(needle), "{code}: {}", e.message);
     }
 }
+
+#[test]
+fn non_strict_loading_reports_what_it_skipped() {
+    let f = dir().join("partial.safetensors");
+    let mut rt = Runtime::builder().seed(0).build().unwrap();
+    let code = format!(
+        r#"
+        let a = nn::sequential([nn::linear(2, 3), nn::relu(), nn::linear(3, 1)]);
+        a.save("{p}");
+        // one more layer than the file: strict refuses and names it
+        let b = nn::sequential([nn::linear(2, 3), nn::relu(), nn::linear(3, 1), nn::linear(1, 2)]);
+        let refused = "";
+        try {{ b.load("{p}"); }} catch (e) {{ refused = `${{e}}`; }}
+        let kept = b["3.weight"].clone();
+        let r = nn::load(b, "{p}", #{{strict: false}});
+        // a renamed layer: the file's "2." becomes "4." (and the model's own "2." stays missing)
+        let c = nn::sequential([nn::linear(2, 3), nn::relu(), nn::relu(), nn::relu(), nn::linear(3, 1)]);
+        let r2 = c.load("{p}", #{{strict: false, map: #{{"2.": "4.", "0.weight": "0.weight"}}}});
+        let x = tensor([[0.5, -1.0], [2.0, 0.25]]);
+        [refused, r.missing_keys, r.unexpected_keys, (b["3.weight"] - kept).abs().sum().item(),
+         (b["0.weight"] - a["0.weight"]).abs().sum().item(), r2.missing_keys, r2.unexpected_keys,
+         (c.forward(x) - a.forward(x)).abs().max().item()]
+        "#,
+        p = f.display()
+    );
+    let r = rt.eval(&code).unwrap();
+    let r = r.into_typed_array::<rhai::Dynamic>().unwrap();
+    let refused = r[0].clone().into_string().unwrap();
+    assert!(
+        refused.contains("missing 3.weight (shape [2, 1])") && refused.contains("missing 3.bias"),
+        "{refused}"
+    );
+    assert_eq!(format!("{:?}", r[1]), r#"["3.weight", "3.bias"]"#);
+    assert_eq!(format!("{:?}", r[2]), "[]");
+    assert_eq!(
+        r[3].as_float().unwrap(),
+        0.0,
+        "a missing tensor keeps its values"
+    );
+    assert_eq!(r[4].as_float().unwrap(), 0.0, "the rest is loaded");
+    assert_eq!(format!("{:?}", r[5]), "[]");
+    assert_eq!(format!("{:?}", r[6]), "[]");
+    assert_eq!(
+        r[7].as_float().unwrap(),
+        0.0,
+        "the renamed layer computes the same"
+    );
+    let _ = std::fs::remove_file(&f);
+}

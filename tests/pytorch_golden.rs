@@ -97,6 +97,9 @@ pub fn run_group(group: &str) -> (usize, usize, f64) {
                 None => rt.set_tensor(var, t.detach()),
             }
         }
+        // model cases load PyTorch state_dicts from the `models` folder beside the group files
+        let models = fixture("models").with_extension("");
+        let code = &code.replace("$MODELS", &models.to_string_lossy());
         let got = rt
             .eval(code)
             .unwrap_or_else(|e| panic!("{group}/{name}: {code}\n{e}"));
@@ -147,4 +150,12 @@ fn a_deviation_beyond_the_tolerance_fails() {
 fn optimizers_match_pytorch() {
     let (cases, _, _) = run_group("optim");
     assert!(cases >= 15, "the optim group has {cases} cases");
+}
+
+#[test]
+fn pytorch_state_dicts_load_and_match() {
+    // an MLP (also through a name map), a CNN with batch norm, 2-layer bidirectional LSTM and
+    // GRU, and RNNs, saved from PyTorch as safetensors and loaded with nn::load
+    let (cases, _, _) = run_group("models");
+    assert!(cases >= 10, "the models group has {cases} cases");
 }

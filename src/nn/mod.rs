@@ -337,18 +337,28 @@ impl Module {
     /// One of this module's own parameters or buffers by name.
     pub fn get_tensor(&self, name: &str) -> Result<Tensor> {
         let c = self.cell_ref()?;
-        c.layer
+        let own = c
+            .layer
             .params()
             .into_iter()
             .chain(c.layer.buffers())
             .find(|(n, _)| *n == name)
-            .map(|(_, t)| t)
-            .ok_or_else(|| {
-                anyhow!(
-                    "{} has no parameter or buffer named {name:?}",
-                    c.layer.kind()
-                )
-            })
+            .map(|(_, t)| t);
+        drop(c);
+        // a dotted path into a container (`1.running_mean`), as in PyTorch's state_dict
+        own.or_else(|| {
+            name.contains('.')
+                .then(|| self.state().into_iter().find(|(n, _)| n == name))
+                .flatten()
+                .map(|(_, t)| t)
+        })
+        .ok_or_else(|| {
+            let c = self.cell_ref().ok();
+            let kind = c
+                .as_ref()
+                .map_or("module".to_string(), |c| c.layer.kind().to_string());
+            anyhow!("{kind} has no parameter or buffer named {name:?}")
+        })
     }
 
     /// Clears the gradients of every parameter.

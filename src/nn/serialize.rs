@@ -159,12 +159,18 @@ impl Module {
         }
         if o.strict {
             for name in &report.missing {
-                let shape = state.iter().find(|(n, _)| n == name).map(|(_, t)| t.shape());
+                let shape = state
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, t)| t.shape());
                 problems.push(format!("missing {name} (shape {:?})", shape.unwrap_or(&[])));
             }
             for name in &report.unexpected {
                 let shape = file.iter().find(|(n, _)| n == name).map(|(_, t)| t.shape());
-                problems.push(format!("unexpected {name} (shape {:?})", shape.unwrap_or(&[])));
+                problems.push(format!(
+                    "unexpected {name} (shape {:?})",
+                    shape.unwrap_or(&[])
+                ));
             }
         }
         if !problems.is_empty() {

@@ -377,6 +377,12 @@ pub fn register(api: &mut Api) {
     );
     reg!(
         api,
+        "state_dict",
+        "model.state_dict() — parameters and buffers by dotted path (PyTorch's state_dict; the tensors themselves, not copies); model[\"1.running_mean\"] reads one\nexample: nn::sequential([nn::linear(2, 3), nn::batch_norm1d(3)]).state_dict().keys()",
+        |m: &mut Module| named_map(m.state())
+    );
+    reg!(
+        api,
         "named_buffers",
         "model.named_buffers() — running statistics by dotted path",
         |m: &mut Module| named_map(m.named_buffers())
@@ -486,7 +492,9 @@ pub fn register(api: &mut Api) {
         "model.load(path) / model.load(path, #{strict, map}) — same as nn::load(model, path, ...)",
         |m: &mut Module, p: ImmutableString| m.load(Path::new(p.as_str())).rr()
     );
-    reg!(api, "load", "", |m: &mut Module, p: ImmutableString, o: Map| {
+    reg!(api, "load", "", |m: &mut Module,
+                           p: ImmutableString,
+                           o: Map| {
         load_with(m, &p, &o)
     });
     reg!(
@@ -499,7 +507,12 @@ pub fn register(api: &mut Api) {
         .register_indexer_get(|m: &mut Module, name: ImmutableString| m.get_tensor(&name).rr());
     api.engine
         .register_indexer_set(|m: &mut Module, name: ImmutableString, t: Tensor| {
-            m.set_tensor(&name, t).rr()
+            // a dotted path ("1.running_mean") reaches into a container
+            if name.contains('.') {
+                m.set_state(&name, t).rr()
+            } else {
+                m.set_tensor(&name, t).rr()
+            }
         });
     for name in ["weight", "bias", "running_mean", "running_var"] {
         api.engine
