@@ -148,6 +148,99 @@ fn lesson12_kmeans_passes_its_checks() {
     );
 }
 
+/// Runs a lesson on `cuda-sim`; `None` (with the reason printed) when the simulator cannot run
+/// here, which fails under `CI=true` (CI provides its C++ compiler).
+fn run_lesson_on_sim(name: &str) -> Option<String> {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "scripts", name]
+        .iter()
+        .collect();
+    let o = ember(&["--device", "cuda-sim", "run", path.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    if !o.status.success() && err.contains("device cuda-sim is not available") {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name} on cuda-sim was skipped under CI=true: {err}"
+        );
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "SKIPPED {name} on cuda-sim: {err}");
+        return None;
+    }
+    assert!(
+        o.status.success(),
+        "{name} on cuda-sim failed its checks:\n{out}\n{err}"
+    );
+    assert!(err.contains("using cuda-sim"), "{err}");
+    Some(out)
+}
+
+#[test]
+fn lesson12_kmeans_passes_its_checks_on_cuda_sim() {
+    let Some(out) = run_lesson_on_sim("lesson12_kmeans.rhai") else {
+        return;
+    };
+    assert!(
+        out.contains("device=cuda-sim"),
+        "the tensors live on the simulator"
+    );
+    let last = out.lines().last().unwrap();
+    assert!(
+        last.starts_with("kmeans points=1500") && last.contains("max_centroid_err="),
+        "{last}"
+    );
+}
+
+#[test]
+fn lesson11_meanshift_passes_its_checks_on_cuda_sim() {
+    let Some(out) = run_lesson_on_sim("lesson11_meanshift.rhai") else {
+        return;
+    };
+    let last = out.lines().last().unwrap();
+    assert!(
+        last.starts_with("meanshift points=") && last.contains("batched_median_err="),
+        "{last}"
+    );
+}
+
+#[test]
+fn without_a_gpu_cuda_is_refused_with_the_probe_reason() {
+    let (ok, why) = ember::backend::cuda_available();
+    if ok {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: a GPU is present, nothing to refuse"
+        );
+        return;
+    }
+    let o = ember(&["--device", "cuda", "eval", "1"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(&why), "{err} should give the reason {why}");
+    let o = ember(&["--device", "cpu", "eval", "randn([2,2]).cuda()"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains(&why) && !err.contains("panicked"), "{err}");
+    // EMBER_DEVICE chooses too, and the CPU fallback says why.
+    let o = Command::new(env!("CARGO_BIN_EXE_ember"))
+        .args(["eval", "print(zeros([1]).device)"])
+        .env("EMBER_DEVICE", "cuda-sim")
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    if o.status.success() {
+        assert_eq!(out.trim(), "cuda-sim", "{err}");
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_ember"))
+        .args(["eval", "print(zeros([1]).device)"])
+        .env_remove("EMBER_DEVICE")
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(out.trim(), "cpu");
+    assert!(err.contains("using the CPU") && err.contains(&why), "{err}");
+}
+
 #[test]
 fn lesson11_meanshift_passes_its_checks() {
     let out = run_lesson("lesson11_meanshift.rhai");

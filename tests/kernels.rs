@@ -1,10 +1,10 @@
 //! The fused convolution, max-pooling and threaded GEMM kernels against direct sums, on inputs
 //! large enough that the work is split across threads (the gradient checks use tiny inputs,
-//! which run on one thread).
+//! which run on one thread). The matrix products run on every test device (the CPU, cuda-sim).
 
 mod common;
 
-use common::spread;
+use common::{on_each_device, spread};
 
 /// Asserts two float slices agree within `tol` (relative above 1), naming the first difference
 /// and the case rather than printing both slices.
@@ -309,52 +309,54 @@ fn direct_matmul(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32>
 
 #[test]
 fn threaded_matrix_products_match_direct_sums() {
-    // tall (split by rows), wide (split by columns, an uneven last block) and square
-    for (m, k, n) in [(400, 80, 70), (24, 90, 1001), (130, 130, 130)] {
-        let a = spread(&[m, k], -1.0, 1.0, 31);
-        let b = spread(&[k, n], -1.0, 1.0, 32);
-        let want = direct_matmul(&a.to_f32_vec().unwrap(), &b.to_f32_vec().unwrap(), m, k, n);
-        let what = format!("[{m}, {k}] x [{k}, {n}]");
-        assert_close(
-            &a.matmul(&b).unwrap().to_f32_vec().unwrap(),
-            &want,
-            1e-4,
-            &what,
-        );
-        // the transposed operands are read in place
-        let at = a.transpose(0, 1).unwrap().contiguous();
-        let bt = b.transpose(0, 1).unwrap().contiguous();
-        let via_t = at
-            .transpose(0, 1)
-            .unwrap()
-            .matmul(&bt.transpose(0, 1).unwrap())
-            .unwrap();
-        assert_close(
-            &via_t.to_f32_vec().unwrap(),
-            &want,
-            1e-4,
-            &format!("{what} transposed"),
-        );
-    }
-    // a batch of products, one per thread
-    let (bs, m, k, n) = (6, 70, 80, 90);
-    let a = spread(&[bs, m, k], -1.0, 1.0, 33);
-    let b = spread(&[bs, k, n], -1.0, 1.0, 34);
-    let got = a.matmul(&b).unwrap().to_f32_vec().unwrap();
-    let (av, bv) = (a.to_f32_vec().unwrap(), b.to_f32_vec().unwrap());
-    for i in 0..bs {
-        let want = direct_matmul(
-            &av[i * m * k..(i + 1) * m * k],
-            &bv[i * k * n..(i + 1) * k * n],
-            m,
-            k,
-            n,
-        );
-        assert_close(
-            &got[i * m * n..(i + 1) * m * n],
-            &want,
-            1e-4,
-            &format!("batch {i}"),
-        );
-    }
+    on_each_device("threaded_matrix_products_match_direct_sums", || {
+        // tall (split by rows), wide (split by columns, an uneven last block) and square
+        for (m, k, n) in [(400, 80, 70), (24, 90, 1001), (130, 130, 130)] {
+            let a = spread(&[m, k], -1.0, 1.0, 31);
+            let b = spread(&[k, n], -1.0, 1.0, 32);
+            let want = direct_matmul(&a.to_f32_vec().unwrap(), &b.to_f32_vec().unwrap(), m, k, n);
+            let what = format!("[{m}, {k}] x [{k}, {n}]");
+            assert_close(
+                &a.matmul(&b).unwrap().to_f32_vec().unwrap(),
+                &want,
+                1e-4,
+                &what,
+            );
+            // the transposed operands are read in place
+            let at = a.transpose(0, 1).unwrap().contiguous();
+            let bt = b.transpose(0, 1).unwrap().contiguous();
+            let via_t = at
+                .transpose(0, 1)
+                .unwrap()
+                .matmul(&bt.transpose(0, 1).unwrap())
+                .unwrap();
+            assert_close(
+                &via_t.to_f32_vec().unwrap(),
+                &want,
+                1e-4,
+                &format!("{what} transposed"),
+            );
+        }
+        // a batch of products, one per thread
+        let (bs, m, k, n) = (6, 70, 80, 90);
+        let a = spread(&[bs, m, k], -1.0, 1.0, 33);
+        let b = spread(&[bs, k, n], -1.0, 1.0, 34);
+        let got = a.matmul(&b).unwrap().to_f32_vec().unwrap();
+        let (av, bv) = (a.to_f32_vec().unwrap(), b.to_f32_vec().unwrap());
+        for i in 0..bs {
+            let want = direct_matmul(
+                &av[i * m * k..(i + 1) * m * k],
+                &bv[i * k * n..(i + 1) * k * n],
+                m,
+                k,
+                n,
+            );
+            assert_close(
+                &got[i * m * n..(i + 1) * m * n],
+                &want,
+                1e-4,
+                &format!("batch {i}"),
+            );
+        }
+    });
 }

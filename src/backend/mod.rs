@@ -41,7 +41,12 @@ fn f32s<'a>(op: &str, s: &'a Storage) -> Result<&'a [f32]> {
 
 /// The error for operands on different devices, naming the op and every device.
 fn mixed(op: &str, parts: &[&Storage]) -> anyhow::Error {
-    let names: Vec<String> = parts.iter().map(|s| s.device().to_string()).collect();
+    let mut names: Vec<String> = Vec::new();
+    for d in parts.iter().map(|s| s.device().to_string()) {
+        if !names.contains(&d) {
+            names.push(d);
+        }
+    }
     anyhow::anyhow!(
         "{op}: operands are on different devices ({}); move them to one with .to()",
         names.join(" and ")

@@ -292,6 +292,12 @@ impl Tensor {
         let mut target = self.shape().to_vec();
         target[0] = rows.numel();
         let squeeze_int = matches!(arg, IndexArg::Int(_));
+        // A 0-d CPU value joins a device tensor (PyTorch's `x[i] = torch.tensor(7.0)`).
+        let value = if value.ndim() == 0 && value.device() != device {
+            &value.to_device(device)?
+        } else {
+            value
+        };
         let value = if squeeze_int && value.ndim() == self.ndim() - 1 {
             value.unsqueeze(0)?
         } else {

@@ -58,7 +58,7 @@ pub fn register(api: &mut Api) {
     reg!(
         api,
         "to",
-        "to(x, device_or_dtype) — the tensor on \"cpu\"/\"cuda\" or converted to a dtype",
+        "to(x, device_or_dtype) — the tensor on \"cpu\", \"cuda\", \"cuda:N\" or \"cuda-sim\" (copied; the same tensor when already there), or converted to a dtype",
         |x: &mut Tensor, d: ImmutableString| match DType::parse(&d) {
             Ok(dt) => x.to_dtype(dt).rr(),
             Err(_) => x.to_device(Device::parse(&d).rr()?).rr(),

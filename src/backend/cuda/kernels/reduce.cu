@@ -1,7 +1,7 @@
 // Reductions along one axis of a tensor viewed as [outer, len, inner]: sums, products,
 // extrema, all/any, arg-extrema and cumulative sums. Rows (inner == 1) are reduced by a warp
-// each when short and by a whole block when long; other axes by one thread per output column,
-// reading neighbouring columns together. The op codes come from ReduceOp/ArgReduceOp in
+// each when short and by a whole block when long; other axes, and rows of at most 32 values,
+// by one thread per output column, reading neighbouring columns together. The op codes come from ReduceOp/ArgReduceOp in
 // src/backend/kinds.rs (the REDUCE_* / ARG_* constants are generated from them).
 
 typedef unsigned long long u64;

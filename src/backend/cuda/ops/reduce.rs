@@ -22,6 +22,11 @@ fn split(shape: &[usize], axis: Option<usize>) -> (usize, usize, usize) {
 /// Rows shorter than this are reduced by one warp each, longer ones by a block.
 const WARP_ROW_LIMIT: usize = 2048;
 
+/// Rows this short are reduced by one thread each (the column kernel with `inner == 1`): a
+/// warp per row would leave most of its lanes idle, and on `cuda-sim` every warp shuffle costs
+/// a round of fiber switches.
+const THREAD_ROW_LIMIT: usize = 32;
+
 pub fn reduce(
     op: ReduceOp,
     x: &CudaStorage,
@@ -54,7 +59,7 @@ pub fn reduce(
     let (o, l, i) = (outer as u64, len as u64, inner as u64);
     // SAFETY: x holds outer * len * inner elements, out outer * inner.
     unsafe {
-        if inner > 1 {
+        if inner > 1 || len <= THREAD_ROW_LIMIT {
             let cfg = dev.grid(o * i, THREADS);
             match x.dtype() {
                 DType::F32 => k::reduce_cols_f32(dev, &cfg, xp, out.ptr(), o, l, i, op_),
@@ -104,7 +109,7 @@ pub fn arg_reduce(
     let f32s = x.dtype() == DType::F32;
     // SAFETY: as in `reduce`, with an i64 output.
     unsafe {
-        if inner > 1 {
+        if inner > 1 || len <= THREAD_ROW_LIMIT {
             let cfg = dev.grid(o * i, THREADS);
             if f32s {
                 k::arg_cols_f32(dev, &cfg, xp, out.ptr(), o, l, i, op_)
