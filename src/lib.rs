@@ -11,8 +11,10 @@
 //! assert_eq!(y.shape(), &[4, 2]);
 //! ```
 
+pub mod alloc;
 pub mod backend;
 pub mod data;
+pub mod files;
 pub mod nn;
 pub mod ops;
 pub mod optim;

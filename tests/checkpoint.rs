@@ -2,6 +2,8 @@
 //! loading them into fresh objects, continues training exactly (bit for bit) as an
 //! uninterrupted run.
 
+mod common;
+
 use ember::{Runtime, Tensor};
 
 fn dir() -> std::path::PathBuf {
@@ -62,7 +64,7 @@ fn a_checkpoint_resumes_training_exactly() {
     .iter()
     .enumerate()
     {
-        let mut rt = Runtime::builder().seed(0).build().unwrap();
+        let mut rt = common::builder_with_files().seed(0).build().unwrap();
         setup(&mut rt, ctor);
         let model = d.join(format!("model{i}.safetensors"));
         let opt = d.join(format!("opt{i}.safetensors"));
@@ -98,7 +100,7 @@ fn a_checkpoint_resumes_training_exactly() {
 
 #[test]
 fn state_dicts_refuse_what_does_not_fit() {
-    let mut rt = Runtime::builder().seed(0).build().unwrap();
+    let mut rt = common::builder_with_files().seed(0).build().unwrap();
     for (code, needle) in [
         (
             "let o = optim::adam(nn::linear(2, 2)); optim::sgd(nn::linear(2, 2)).load_state_dict(o.state_dict())",
@@ -131,7 +133,7 @@ fn state_dicts_refuse_what_does_not_fit() {
 #[test]
 fn non_strict_loading_reports_what_it_skipped() {
     let f = dir().join("partial.safetensors");
-    let mut rt = Runtime::builder().seed(0).build().unwrap();
+    let mut rt = common::builder_with_files().seed(0).build().unwrap();
     let code = format!(
         r#"
         let a = nn::sequential([nn::linear(2, 3), nn::relu(), nn::linear(3, 1)]);

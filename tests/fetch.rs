@@ -65,16 +65,45 @@ fn serve(name: &'static str, body: Vec<u8>) -> (String, Arc<Mutex<Vec<String>>>)
 }
 
 fn nietzsche() -> Option<Vec<u8>> {
-    let dir = std::env::var_os("EMBER_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    let Some(dir) = std::env::var_os("EMBER_DATA").map(PathBuf::from) else {
+        println!("SKIPPED: EMBER_DATA is not set (the test serves the real nietzsche.txt)");
+        return None;
+    };
     match std::fs::read(dir.join("nietzsche/nietzsche.txt")) {
         Ok(b) => Some(b),
         Err(_) => {
-            println!("skipped: nietzsche.txt not found under {}", dir.display());
+            println!("SKIPPED: nietzsche.txt not found under {}", dir.display());
             None
         }
     }
+}
+
+/// A server that answers every request with `head` and then, when `endless`, zeros for ever
+/// (until the client hangs up); counts the requests.
+fn serve_raw(head: &'static str, endless: bool) -> (String, Arc<Mutex<usize>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(Mutex::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            *seen.lock().unwrap() += 1;
+            let mut reader = BufReader::new(s.try_clone().unwrap());
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+            }
+            if s.write_all(head.as_bytes()).is_err() {
+                continue;
+            }
+            let zeros = vec![0u8; 1 << 16];
+            while endless && s.write_all(&zeros).is_ok() {}
+        }
+    });
+    (addr, count)
 }
 
 fn scratch(tag: &str) -> PathBuf {
@@ -173,4 +202,61 @@ fn a_missing_dataset_names_the_file_the_folders_and_the_fetch_command() {
             && err.contains("ember data fetch nietzsche"),
         "{err}"
     );
+}
+
+#[test]
+fn a_server_that_streams_for_ever_is_cut_off_at_the_expected_size() {
+    let (addr, _) = serve_raw("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", true);
+    let data = scratch("endless");
+    let o = fetch(&data, &addr);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("more than the 600902 bytes expected"), "{err}");
+    assert!(!data.join("nietzsche/nietzsche.txt.part").exists());
+    assert!(!data.join("nietzsche/nietzsche.txt").exists());
+    // a declared length over the expected size is refused before anything is written
+    let (addr, _) = serve_raw(
+        "HTTP/1.1 200 OK\r\nContent-Length: 5000000000\r\nConnection: close\r\n\r\n",
+        false,
+    );
+    let o = fetch(&scratch("toolong"), &addr);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("offers 5000000000 bytes"), "{err}");
+}
+
+#[test]
+fn a_complete_leftover_part_is_verified_and_finished() {
+    let Some(body) = nietzsche() else { return };
+    // every request is answered 416, as a server does for a Range past the end
+    let (addr, requests) = serve_raw(
+        "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        false,
+    );
+    let data = scratch("leftover");
+    std::fs::create_dir_all(data.join("nietzsche")).unwrap();
+    std::fs::write(data.join("nietzsche/nietzsche.txt.part"), &body).unwrap();
+    let o = fetch(&data, &addr);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(data.join("nietzsche/nietzsche.txt")).unwrap(),
+        body
+    );
+    assert_eq!(
+        *requests.lock().unwrap(),
+        0,
+        "nothing was asked of the server"
+    );
+    // a leftover that does not verify, with the server refusing the range: removed, and said
+    let mut wrong = body.clone();
+    wrong[10] ^= 1;
+    std::fs::remove_file(data.join("nietzsche/nietzsche.txt")).unwrap();
+    std::fs::write(data.join("nietzsche/nietzsche.txt.part"), &wrong).unwrap();
+    let o = fetch(&data, &addr);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("do not verify") && err.contains("run the fetch again"),
+        "{err}"
+    );
+    assert!(!data.join("nietzsche/nietzsche.txt.part").exists());
 }

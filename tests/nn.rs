@@ -8,7 +8,7 @@ use ember::nn::init::Init;
 use ember::nn::layers::{BatchNorm, Linear};
 use ember::ops::Padding;
 use ember::optim::{Optimizer, Rule, Schedule, clip_grad_norm};
-use ember::{DType, Device, Runtime, Tensor};
+use ember::{DType, Device, Tensor};
 
 #[test]
 fn conv_and_pool_values() {
@@ -324,7 +324,7 @@ fn schedules_and_clipping() {
 
 #[test]
 fn summary_counts_parameters() {
-    let mut rt = Runtime::builder().seed(0).build().unwrap();
+    let mut rt = common::builder_with_files().seed(0).build().unwrap();
     let text = rt
         .eval("let m = nn::sequential([nn::embedding(5000, 32), nn::flatten(), nn::linear(16000, 100), nn::linear(100, 1)]); m.summary(zeros([1, 500], #{dtype: \"i64\"}))")
         .unwrap()
@@ -367,7 +367,7 @@ fn saved_models_load_with_identical_predictions_and_mismatches_are_listed() {
     let dir = std::env::temp_dir().join(format!("ember-save-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model.safetensors");
-    let mut rt = Runtime::builder().seed(3).build().unwrap();
+    let mut rt = common::builder_with_files().seed(3).build().unwrap();
     let _ = rt.eval("fn make() { nn::sequential([nn::conv2d(1, 2, 3), nn::batch_norm2d(2), nn::relu(), nn::flatten(), nn::linear(8, 3)]) }").unwrap();
     let _ = rt.eval(&format!(
         "let a = make(); a.forward(randn([4, 1, 4, 4])); a.train(false); let x = randn([2, 1, 4, 4]); let ya = a.forward(x); nn::save(a, {:?});",
@@ -425,7 +425,7 @@ fn saved_models_load_with_identical_predictions_and_mismatches_are_listed() {
 
 #[test]
 fn script_defined_modules_train_with_the_same_optimizers() {
-    let mut rt = Runtime::builder().seed(1).build().unwrap();
+    let mut rt = common::builder_with_files().seed(1).build().unwrap();
     let loss = rt
         .eval(
             r#"

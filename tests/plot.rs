@@ -1,6 +1,8 @@
 //! Figures read back: PNG dimensions and coloured pixels where the points are, SVG elements,
 //! the terminal rendering's shape, file naming, and progress output in both modes.
 
+mod common;
+
 use ember::plot::{self, Figure, Format, Kind, Markers, Series};
 use ember::progress::{Bar, Units};
 use std::path::PathBuf;

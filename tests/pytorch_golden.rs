@@ -3,8 +3,10 @@
 //! PyTorch's outputs to 1e-5 (relative to the value's size, absolute below 1). Each group
 //! reports how many values it compared and the worst deviation.
 
+mod common;
+
 use ember::nn::serialize::load_tensors;
-use ember::{DType, Runtime, Tensor};
+use ember::{DType, Tensor};
 use rhai::Dynamic;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -83,7 +85,7 @@ pub fn run_group(group: &str) -> (usize, usize, f64) {
     let cases = cases(group);
     let (mut values, mut worst) = (0usize, 0f64);
     for (name, code) in &cases {
-        let mut rt = Runtime::builder().seed(0).build().unwrap();
+        let mut rt = common::builder_with_files().seed(0).build().unwrap();
         let prefix = format!("{name}/");
         let mut expected = BTreeMap::new();
         for (n, t) in &tensors {

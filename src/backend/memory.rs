@@ -19,6 +19,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Bytes held by live tensors in this process (host and device buffers alike).
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
+/// The part of [`LIVE`] held in host memory ([`Buffer`]s).
+static HOST: AtomicUsize = AtomicUsize::new(0);
+
 /// Used when the machine's memory cannot be read.
 const FALLBACK_MEMORY: usize = 16 << 30;
 
@@ -76,6 +79,11 @@ pub fn live_bytes() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
 
+/// Bytes held by live tensors in host memory.
+pub fn host_bytes() -> usize {
+    HOST.load(Ordering::Relaxed)
+}
+
 /// Physical memory of the machine in bytes, from `/proc/meminfo` (`None` where unreadable).
 pub fn physical_memory() -> Option<usize> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -106,7 +114,10 @@ pub fn check<T>(op: &str, n: usize) -> Result<usize> {
 }
 
 /// [`check`] for `n` elements of `elem` bytes each.
+/// Every tensor allocation passes here, so it is also where tensor work notices that the
+/// evaluation was interrupted or ran out of time ([`super::interrupt`]).
 pub fn check_bytes(op: &str, n: usize, elem: usize) -> Result<usize> {
+    super::interrupt::check(op)?;
     let Some(bytes) = n.checked_mul(elem) else {
         bail!("{op}: {n} elements of {elem} bytes do not fit in memory (the size overflows)");
     };
@@ -200,6 +211,7 @@ impl<T> From<Vec<T>> for Buffer<T> {
     fn from(v: Vec<T>) -> Buffer<T> {
         let b = Buffer { v };
         account(b.bytes());
+        HOST.fetch_add(b.bytes(), Ordering::Relaxed);
         b
     }
 }
@@ -207,6 +219,7 @@ impl<T> From<Vec<T>> for Buffer<T> {
 impl<T> Drop for Buffer<T> {
     fn drop(&mut self) {
         release(self.bytes());
+        HOST.fetch_sub(self.bytes(), Ordering::Relaxed);
     }
 }
 

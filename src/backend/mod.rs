@@ -4,6 +4,7 @@
 
 pub mod cpu;
 pub mod cuda;
+pub mod interrupt;
 mod kinds;
 pub mod memory;
 mod recurrent;

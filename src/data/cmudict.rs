@@ -1,7 +1,7 @@
 //! The CMU Pronouncing Dictionary: `word PH1 PH2 ...` per line, `word(2)` for alternate
 //! pronunciations, `# ...` comments (whole lines or after an entry).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::path::Path;
 
 /// One pronunciation.
@@ -44,8 +44,7 @@ pub fn parse(text: &str, what: &str) -> Result<Vec<Entry>> {
 
 /// Reads a dictionary file (UTF-8, or Latin-1 for old releases).
 pub fn read(path: &Path) -> Result<Vec<Entry>> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cmudict: cannot read {}", path.display()))?;
+    let bytes = crate::files::read("cmudict", path)?;
     let text = super::text::decode(&bytes, super::text::Encoding::Auto, "cmudict")?;
     parse(&text, &path.display().to_string())
 }

@@ -3,18 +3,22 @@
 use super::locate;
 use crate::tensor::{Device, Tensor};
 use anyhow::{Context, Result, bail};
-use std::io::Read;
 use std::path::Path;
 
 /// Reads an IDX file of unsigned bytes as (shape, values).
 pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
-    let raw =
-        std::fs::read(path).with_context(|| format!("idx: cannot read {}", path.display()))?;
+    let raw = crate::files::read("idx", path)?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .with_context(|| format!("idx: {} is not a valid gzip file", path.display()))?;
+        let budget = crate::files::read::read_budget();
+        crate::files::read_capped(
+            "idx",
+            path,
+            flate2::read::GzDecoder::new(&raw[..]),
+            budget,
+            &mut out,
+        )
+        .with_context(|| format!("idx: {} is not a valid gzip file", path.display()))?;
         out
     } else {
         raw
@@ -41,12 +45,11 @@ pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
             bytes.len()
         );
     }
-    let shape: Vec<usize> = (0..ndim)
-        .map(|i| {
-            u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize
-        })
+    let shape: Vec<usize> = bytes[4..header]
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
-    let n: usize = shape.iter().product();
+    let n = crate::tensor::shape::checked_numel("idx", &shape)?;
     if bytes.len() - header != n {
         bail!(
             "idx: {}: header says {shape:?} ({n} values) but the data holds {} bytes from offset {header}",

@@ -1,6 +1,6 @@
 //! The aclImdb folder layout: `<split>/pos/*.txt` and `<split>/neg/*.txt`, one review per file.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::path::Path;
 
 /// Reviews of one split, sorted by file name within each class: (texts, labels 1 = positive).
@@ -15,15 +15,12 @@ pub fn read_split(dir: &Path, split: &str) -> Result<(Vec<String>, Vec<i64>)> {
                 folder.display()
             );
         }
-        let mut files: Vec<_> = std::fs::read_dir(&folder)
-            .with_context(|| format!("imdb: cannot list {}", folder.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
+        let files: Vec<_> = crate::files::read_dir("imdb", &folder)?
+            .into_iter()
             .filter(|p| p.extension().is_some_and(|x| x == "txt"))
             .collect();
-        files.sort();
         for f in files {
-            let bytes =
-                std::fs::read(&f).with_context(|| format!("imdb: cannot read {}", f.display()))?;
+            let bytes = crate::files::read("imdb", &f)?;
             texts.push(super::text::decode(
                 &bytes,
                 super::text::Encoding::Utf8,

@@ -12,33 +12,31 @@ pub mod synthetic;
 pub mod table;
 pub mod text;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 
-/// Folders searched for a dataset folder `name`, in order: `EMBER_DATA`, `../shared/data`
-/// (beside a project checkout), and the per-user cache `~/.cache/ember`.
+/// Folders searched for a dataset folder `name`, in order: `EMBER_DATA`, the user's data
+/// folder (`$XDG_DATA_HOME/ember`, else `~/.local/share/ember`), then `./data`. Nothing depends
+/// on what lies beside the working folder.
 pub fn search_dirs(name: &str) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(d) = std::env::var_os("EMBER_DATA") {
+    if let Some(d) = std::env::var_os("EMBER_DATA").filter(|d| !d.is_empty()) {
         dirs.push(PathBuf::from(d).join(name));
     }
-    dirs.push(PathBuf::from("../shared/data").join(name));
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
-    if let Some(c) = cache {
-        dirs.push(c.join("ember").join(name));
+    if let Some(d) = user_data_dir() {
+        dirs.push(d.join(name));
     }
+    dirs.push(PathBuf::from("data").join(name));
     dirs
 }
 
-/// Writes `bytes` to `path` through a temporary file beside it and a rename, so a reader never
-/// sees a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
+/// The user's data folder for ember: `$XDG_DATA_HOME/ember`, else `~/.local/share/ember`.
+pub fn user_data_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .map(|d| d.join("ember"))
 }
 
 /// The first folder for `name` that holds `file` (or `file` without `.gz`).
@@ -49,7 +47,7 @@ pub fn locate(name: &str, file: &str, explicit: Option<&Path>) -> Result<PathBuf
     };
     for d in &dirs {
         for candidate in [d.join(file), d.join(file.trim_end_matches(".gz"))] {
-            if candidate.is_file() {
+            if crate::files::read::is_readable_file(&candidate) {
                 return Ok(candidate);
             }
         }

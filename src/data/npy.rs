@@ -3,7 +3,7 @@
 
 use crate::tensor::{DType, Device, Tensor};
 use anyhow::{Context, Result, bail};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 const MAGIC: &[u8] = b"\x93NUMPY";
@@ -21,7 +21,7 @@ pub fn parse(bytes: &[u8], what: &str, device: Device) -> Result<Tensor> {
         ),
         v => bail!("npy: {what}: unsupported format version {v} at offset 6"),
     };
-    if bytes.len() < start + hlen {
+    if bytes.len() - start < hlen {
         bail!(
             "npy: {what}: truncated header (needs {} bytes, file has {})",
             start + hlen,
@@ -61,7 +61,7 @@ pub fn parse(bytes: &[u8], what: &str, device: Device) -> Result<Tensor> {
                 .with_context(|| format!("npy: {what}: bad shape {inner:?}"))
         })
         .collect::<Result<_>>()?;
-    let n: usize = shape.iter().product();
+    let n = crate::tensor::shape::checked_numel("npy", &shape)?;
     let data = &bytes[start + hlen..];
     let width = match descr {
         "<f4" | "<i4" => 4,
@@ -71,10 +71,12 @@ pub fn parse(bytes: &[u8], what: &str, device: Device) -> Result<Tensor> {
             "npy: {what}: dtype {other:?} is not supported (f32, f64, i64, i32, u8, i8, bool)"
         ),
     };
-    if data.len() != n * width {
+    let need = n.checked_mul(width).with_context(|| {
+        format!("npy: {what}: shape {shape:?} of {width}-byte values overflows the byte count")
+    })?;
+    if data.len() != need {
         bail!(
-            "npy: {what}: shape {shape:?} needs {} data bytes from offset {}, found {}",
-            n * width,
+            "npy: {what}: shape {shape:?} needs {need} data bytes from offset {}, found {}",
             start + hlen,
             data.len()
         );
@@ -158,19 +160,17 @@ pub fn encode(t: &Tensor) -> Result<Vec<u8>> {
 }
 
 pub fn load_npy(path: &Path, device: Device) -> Result<Tensor> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("npy: cannot read {}", path.display()))?;
+    let bytes = crate::files::read("npy", path)?;
     parse(&bytes, &path.display().to_string(), device)
 }
 
 pub fn save_npy(path: &Path, t: &Tensor) -> Result<()> {
-    super::write_atomic(path, &encode(t)?).context("npy")
+    crate::files::write_atomic("save_npy", path, &encode(t)?).map(|_| ())
 }
 
 /// Every array in an `.npz` archive, by name (without `.npy`), in archive order.
 pub fn load_npz(path: &Path, device: Device) -> Result<Vec<(String, Tensor)>> {
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("npz: cannot read {}", path.display()))?;
+    let (file, _) = crate::files::open("npz", path)?;
     let mut zip = zip::ZipArchive::new(file)
         .with_context(|| format!("npz: {} is not a zip archive", path.display()))?;
     let mut out = Vec::new();
@@ -183,10 +183,33 @@ pub fn load_npz(path: &Path, device: Device) -> Result<Vec<(String, Tensor)>> {
             .with_context(|| format!("npz: {}: entry {i} has a bad name", path.display()))?
             .trim_end_matches(".npy")
             .to_string();
+        // The declared size is checked before anything is inflated, and the inflation is
+        // capped at it (a small archive may declare, or hide, a huge entry).
+        let declared = entry.size();
+        let budget = crate::files::read::read_budget();
+        if declared > budget as u64 {
+            bail!(
+                "npz: {}: entry {name} declares {}, more than the {} of tensor memory left",
+                path.display(),
+                crate::backend::memory::human_bytes(declared as usize),
+                crate::backend::memory::human_bytes(budget)
+            );
+        }
         let mut bytes = Vec::new();
-        entry
-            .read_to_end(&mut bytes)
-            .with_context(|| format!("npz: {}: cannot read {name}", path.display()))?;
+        let what = format!("{}:{name}", path.display());
+        crate::files::read_capped(
+            "npz",
+            Path::new(&what),
+            &mut entry,
+            declared as usize,
+            &mut bytes,
+        )?;
+        if bytes.len() as u64 != declared {
+            bail!(
+                "npz: {what}: the entry holds {} bytes but declares {declared}",
+                bytes.len()
+            );
+        }
         out.push((
             name.clone(),
             parse(&bytes, &format!("{}:{name}", path.display()), device)?,
@@ -208,5 +231,5 @@ pub fn save_npz(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
         }
         zip.finish().context("npz")?;
     }
-    super::write_atomic(path, &buf.into_inner()).context("npz")
+    crate::files::write_atomic("save_npz", path, &buf.into_inner()).map(|_| ())
 }

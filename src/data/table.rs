@@ -66,8 +66,7 @@ fn infer(values: &[String]) -> ColumnType {
 
 /// Reads a CSV file into named columns, in file order (or the order of `columns`).
 pub fn read_csv(path: &Path, o: &CsvOptions) -> Result<Vec<(String, Column)>> {
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("csv: cannot read {}", path.display()))?;
+    let (file, _) = crate::files::open("csv", path)?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(o.header)
         .delimiter(o.delimiter)
@@ -81,6 +80,20 @@ pub fn read_csv(path: &Path, o: &CsvOptions) -> Result<Vec<(String, Column)>> {
     } else {
         Vec::new()
     };
+    for (j, n) in names.iter().enumerate() {
+        if let Some(k) = names[..j].iter().position(|m| m == n) {
+            bail!(
+                "csv: {}: the header names column {n:?} twice (columns {} and {}); rename one",
+                path.display(),
+                k + 1,
+                j + 1
+            );
+        }
+    }
+    // The cells are held as strings until their types are known: count what they take, so a
+    // file that fits in memory cannot swell past it.
+    let budget = crate::files::read::read_budget();
+    let mut held = 0usize;
     let mut raw: Vec<Vec<String>> = vec![Vec::new(); names.len()];
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| match e.kind() {
@@ -102,6 +115,16 @@ pub fn read_csv(path: &Path, o: &CsvOptions) -> Result<Vec<(String, Column)>> {
         })?;
         if raw.is_empty() {
             raw = vec![Vec::new(); rec.len()];
+        }
+        held =
+            held.saturating_add(rec.as_slice().len() + rec.len() * std::mem::size_of::<String>());
+        if held > budget {
+            bail!(
+                "csv: {}: the cells up to line {} take more than the {} of memory left",
+                path.display(),
+                i + 2,
+                crate::backend::memory::human_bytes(budget)
+            );
         }
         for (c, v) in rec.iter().enumerate() {
             raw[c].push(v.to_string());

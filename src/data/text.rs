@@ -1,7 +1,7 @@
 //! Text corpora: decoding (UTF-8 or Latin-1), character vocabularies and word vocabularies
 //! with a frequency cut-off.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -50,8 +50,7 @@ pub fn decode(bytes: &[u8], enc: Encoding, what: &str) -> Result<String> {
 
 /// Reads and decodes a text file.
 pub fn read_text(path: &Path, enc: Encoding) -> Result<String> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("text: cannot read {}", path.display()))?;
+    let bytes = crate::files::read("text", path)?;
     decode(&bytes, enc, &path.display().to_string())
 }
 

@@ -3,7 +3,7 @@
 
 use super::Module;
 use crate::tensor::{DType, Device, Tensor};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -80,7 +80,7 @@ pub fn save_tensors_with_metadata(
         .map_err(|e| anyhow!("save: {e}"))?;
     let meta = (!metadata.is_empty()).then(|| metadata.iter().cloned().collect());
     let data = safetensors::serialize(views, meta).map_err(|e| anyhow!("save: {e}"))?;
-    crate::data::write_atomic(path, &data).context("save")
+    crate::files::write_atomic("save", path, &data).map(|_| ())
 }
 
 /// Tensors with their names.
@@ -93,8 +93,7 @@ pub fn load_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
 
 /// Reads every tensor of a safetensors file (sorted by name) and its string metadata.
 pub fn load_tensors_with_metadata(path: &Path) -> Result<(NamedTensors, BTreeMap<String, String>)> {
-    let data =
-        std::fs::read(path).with_context(|| format!("load: cannot read {}", path.display()))?;
+    let data = crate::files::read("load", path)?;
     let st = SafeTensors::deserialize(&data).map_err(|e| {
         anyhow!(
             "load: {} is not a valid safetensors file: {e}",

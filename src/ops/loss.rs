@@ -410,6 +410,19 @@ impl Tensor {
     ) -> Result<Tensor> {
         in_op("binary_cross_entropy", || {
             Tensor::check_same_shape("binary_cross_entropy", p, y)?;
+            // PyTorch refuses probabilities outside [0, 1] (NaN included) instead of
+            // returning a meaningless loss.
+            let zero = Tensor::scalar_like(0.0, DType::F32, p.device())?;
+            let one = Tensor::scalar_like(1.0, DType::F32, p.device())?;
+            let inside = p.ge(&zero)?.logical_and(&p.le(&one)?)?;
+            let outside = inside.logical_not()?.sum()?.item()?;
+            if outside > 0.0 {
+                bail!(
+                    "binary_cross_entropy: every input must be a probability in [0, 1]; {outside} of the {} elements of input {:?} are not (use binary_cross_entropy_with_logits for raw scores)",
+                    p.numel(),
+                    p.shape()
+                );
+            }
             let y = y.to_dtype(DType::F32)?;
             let lp = p.log()?.clamp(-100.0, f64::MAX)?;
             let lq = p.rsub_scalar(1.0)?.log()?.clamp(-100.0, f64::MAX)?;

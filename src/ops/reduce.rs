@@ -54,16 +54,18 @@ impl Tensor {
     }
 
     /// Mean of all elements.
+    /// The mean of every element; `nan` for an empty tensor, as in PyTorch.
     pub fn mean(&self) -> Result<Tensor> {
         let x = self.float_for("mean")?;
-        x.sum()?.div_scalar(x.numel().max(1) as f64)
+        x.sum()?.div_scalar(x.numel() as f64)
     }
 
     /// Mean along `dim`.
     pub fn mean_dim(&self, dim: i64, keepdim: bool) -> Result<Tensor> {
         let x = self.float_for("mean")?;
         let n = x.size(dim)?;
-        x.sum_dim(dim, keepdim)?.div_scalar(n.max(1) as f64)
+        // an empty dimension gives `nan` (0 / 0), as in PyTorch
+        x.sum_dim(dim, keepdim)?.div_scalar(n as f64)
     }
 
     /// Integers and bools become f32 for float-valued reductions.

@@ -8,7 +8,7 @@ pub mod output;
 pub mod spec;
 pub mod terminal;
 
-pub use output::{Format, save};
+pub use output::{Format, plots_dir, save};
 pub use spec::{Figure, Image, Kind, Markers, Series, histogram};
 
 use anyhow::Result;

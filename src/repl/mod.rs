@@ -5,6 +5,7 @@
 mod commands;
 mod helper;
 mod input;
+pub mod output;
 mod style;
 
 use crate::runtime::Runtime;
@@ -187,8 +188,8 @@ impl Session {
         crate::tensor::trace::mark();
         match self.rt.eval_named(code, "<repl>") {
             Ok(v) if v.is_unit() => {}
-            Ok(v) => println!("{}", style::value(&script::format_value(&v))),
-            Err(e) if e.message.contains("terminated") => {
+            Ok(v) => crate::outln!("{}", style::value(&script::format_value(&v))),
+            Err(e) if e.message == "interrupted" => {
                 self.report("interrupted");
             }
             Err(e) => self.report(&e.to_string()),

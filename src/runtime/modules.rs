@@ -48,6 +48,15 @@ impl ModuleResolver for EmberResolver {
         path: &str,
         pos: Position,
     ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        // a file beside the script is read only where the session's policy allows it
+        let file = self
+            .files
+            .get_file_path(path, source.and_then(|s| std::path::Path::new(s).parent()));
+        if std::fs::symlink_metadata(&file).is_ok()
+            && let Err(e) = crate::files::policy::check("import", &file, crate::files::Access::Read)
+        {
+            return Err(EvalAltResult::ErrorRuntime(format!("{e:#}").into(), pos).into());
+        }
         match self.files.resolve(engine, source, path, pos) {
             Err(e) if matches!(*e, EvalAltResult::ErrorModuleNotFound(..)) => {}
             other => return other,

@@ -264,6 +264,19 @@ pub fn tensor_from_dynamic(v: &Dynamic, dtype: Option<DType>) -> RR<Tensor> {
 
 /// The tensor's values as nested Rhai arrays (a bare number for a 0-d tensor).
 pub fn tensor_to_dynamic(t: &Tensor) -> RR<Dynamic> {
+    // Every value becomes a Rhai value, and every row a Rhai array: count what that takes
+    // before making it (a `[n, 0]` tensor holds nothing but makes n arrays).
+    let mut nodes = 0usize;
+    let mut rows = 1usize;
+    for &d in t.shape() {
+        rows = rows.saturating_mul(d);
+        nodes = nodes.saturating_add(rows);
+    }
+    crate::alloc::check_script_alloc(
+        "tolist",
+        nodes.saturating_mul(std::mem::size_of::<Dynamic>() + 32),
+    )
+    .rr()?;
     let values: Vec<Dynamic> = match t.dtype() {
         DType::F32 => t
             .to_f32_vec()
@@ -323,17 +336,30 @@ pub fn shape_to_array(shape: &[usize]) -> Array {
 /// A value as the REPL and `ember eval` show it: tensors as PyTorch prints them, arrays and
 /// maps with their contents, everything else as Rhai writes it.
 pub fn format_value(v: &Dynamic) -> String {
-    if let Some(t) = v.clone().try_cast::<Tensor>() {
+    format_nested(v, 0)
+}
+
+/// Values nested deeper than this print as `[...]` / `#{...}`.
+const FORMAT_DEPTH: usize = 32;
+
+fn format_nested(v: &Dynamic, depth: usize) -> String {
+    if let Some(t) = v.read_lock::<Tensor>() {
         return t.to_string();
     }
-    if let Some(arr) = v.clone().try_cast::<Array>() {
-        let items: Vec<String> = arr.iter().map(format_value).collect();
+    if let Some(arr) = v.read_lock::<Array>() {
+        if depth >= FORMAT_DEPTH {
+            return "[...]".to_string();
+        }
+        let items: Vec<String> = arr.iter().map(|x| format_nested(x, depth + 1)).collect();
         return format!("[{}]", items.join(", "));
     }
-    if let Some(map) = v.clone().try_cast::<Map>() {
+    if let Some(map) = v.read_lock::<Map>() {
+        if depth >= FORMAT_DEPTH {
+            return "#{...}".to_string();
+        }
         let items: Vec<String> = map
             .iter()
-            .map(|(k, v)| format!("{k}: {}", format_value(v)))
+            .map(|(k, v)| format!("{k}: {}", format_nested(v, depth + 1)))
             .collect();
         return format!("#{{{}}}", items.join(", "));
     }

@@ -9,7 +9,7 @@ pub fn register(api: &mut Api) {
     let mut m = rhai::Module::new();
     api.docs.add(
         "data::mnist",
-        "data::mnist(#{split: \"train\"|\"test\", dir}) — #{images: [N, 1, 28, 28] f32 in [0, 1], labels: [N] i64} from the IDX files (gzipped or not), found in dir, EMBER_DATA/mnist, ../shared/data/mnist or ~/.cache/ember/mnist",
+        "data::mnist(#{split: \"train\"|\"test\", dir}) — #{images: [N, 1, 28, 28] f32 in [0, 1], labels: [N] i64} from the IDX files (gzipped or not), found in dir, else EMBER_DATA/mnist, ~/.local/share/ember/mnist ($XDG_DATA_HOME/ember/mnist) or ./data/mnist",
     );
     let load = |o: Map| {
         check_opts("data::mnist", &o, &["split", "dir"])?;

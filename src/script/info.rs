@@ -231,8 +231,18 @@ pub fn register(api: &mut Api) {
     reg!(
         api,
         "env",
-        "env(name) — an environment variable as a string, or () when unset",
-        |n: ImmutableString| std::env::var(n.as_str()).map_or(Dynamic::UNIT, |v| v.into())
+        "env(name) — an environment variable as a string, or () when unset. The ember command \
+         allows it; an embedded runtime refuses it unless the host allows it \
+         (Runtime::builder().allow_env(true))",
+        |n: ImmutableString| -> RR<Dynamic> {
+            if !super::env_access::allowed() {
+                return fail(format!(
+                    "env: cannot read {n}: this session may not read environment variables \
+                     (a host allows it with Runtime::builder().allow_env(true))"
+                ));
+            }
+            Ok(std::env::var(n.as_str()).map_or(Dynamic::UNIT, |v| v.into()))
+        }
     );
     reg!(
         api,

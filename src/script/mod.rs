@@ -11,6 +11,7 @@ mod data_api;
 mod data_corpus_api;
 mod data_pipeline_api;
 mod device_api;
+pub mod env_access;
 mod functional;
 mod indexing;
 mod info;
@@ -24,6 +25,7 @@ mod progress_api;
 mod recurrent_api;
 mod reduce;
 mod shape;
+mod value_guards;
 mod window_args;
 
 pub use convert::{default_device, format_value, set_default_device};
@@ -85,5 +87,6 @@ pub fn register_all(engine: &mut Engine) -> Docs {
     data_api::register(&mut api);
     plot_api::register(&mut api);
     progress_api::register(&mut api);
+    value_guards::register(&mut api);
     docs
 }

@@ -124,3 +124,17 @@ pub fn on_each_device(test: &str, body: impl Fn()) {
         }
     }
 }
+
+/// A runtime builder granted what a host running these tests would grant: the fixtures and
+/// the datasets (`EMBER_DATA`) to read, the temporary folder to read and write, and the
+/// environment.
+pub fn builder_with_files() -> ember::RuntimeBuilder {
+    let mut b = ember::Runtime::builder()
+        .allow_write(std::env::temp_dir())
+        .allow_read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
+        .allow_env(true);
+    if let Some(d) = std::env::var_os("EMBER_DATA").filter(|d| !d.is_empty()) {
+        b = b.allow_read(d);
+    }
+    b
+}

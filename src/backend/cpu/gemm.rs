@@ -45,7 +45,7 @@ impl<'a> Mat<'a> {
     }
 
     /// The operand starting at row `i`, column `j`.
-    fn offset(&self, i: usize, j: usize) -> Mat<'a> {
+    pub(crate) fn offset(&self, i: usize, j: usize) -> Mat<'a> {
         Mat {
             data: &self.data[i * self.rs + j * self.cs..],
             ..*self
@@ -147,21 +147,34 @@ impl SendPtr {
 /// `C = A B` (`C` row-major `[m, n]`, overwritten), split across threads when large: by rows
 /// of `C` when `n <= m` (each thread packs all of `B`), else by columns (each packs all of `A`).
 pub fn gemm((m, k, n): (usize, usize, usize), a: Mat, b: Mat, c: &mut [f32]) {
+    gemm_ld((m, k, n), a, b, c, n)
+}
+
+/// [`gemm`] into a block of a larger row-major matrix: `C`'s rows are `ldc` apart.
+pub fn gemm_ld((m, k, n): (usize, usize, usize), a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
     let pool = match workers() {
         Some(pool) if m.saturating_mul(k).saturating_mul(n) >= PARALLEL_MACS => pool,
-        _ => return gemm_serial((m, k, n), a, b, 0.0, c, n),
+        _ => return gemm_serial((m, k, n), a, b, 0.0, c, ldc),
     };
     let threads = pool.current_num_threads();
     assert!(
-        a.holds(m, k) && b.holds(k, n) && m.checked_mul(n).is_some_and(|x| c.len() >= x),
+        a.holds(m, k)
+            && b.holds(k, n)
+            && n <= ldc
+            && m > 0
+            && (m - 1)
+                .checked_mul(ldc)
+                .and_then(|x| x.checked_add(n))
+                .is_some_and(|x| c.len() >= x),
         "gemm: operands do not hold [{m}, {k}] x [{k}, {n}]"
     );
     if n <= m {
         let per = m.div_ceil(threads);
         pool.scope(|s| {
-            for (t, rows) in c[..m * n].chunks_mut(per * n).enumerate() {
+            for (t, rows) in c.chunks_mut(per * ldc).take(m.div_ceil(per)).enumerate() {
                 let a = a.offset(t * per, 0);
-                s.spawn(move |_| gemm_serial((rows.len() / n, k, n), a, b, 0.0, rows, n));
+                let r = per.min(m - t * per);
+                s.spawn(move |_| gemm_serial((r, k, n), a, b, 0.0, rows, ldc));
             }
         });
     } else {
@@ -175,8 +188,8 @@ pub fn gemm((m, k, n): (usize, usize, usize), a: Mat, b: Mat, c: &mut [f32]) {
                 let base = &base;
                 s.spawn(move |_| {
                     // SAFETY: block [0..m, j0..j0+cols] of the exclusively borrowed `c` (checked
-                    // above to hold m*n), disjoint from every other thread's block.
-                    unsafe { sgemm_raw(m, k, cols, a, b, 0.0, base.get().add(j0), n) }
+                    // above to hold it with row stride ldc), disjoint from every other thread's.
+                    unsafe { sgemm_raw(m, k, cols, a, b, 0.0, base.get().add(j0), ldc) }
                 });
             }
         });

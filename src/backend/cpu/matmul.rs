@@ -1,7 +1,7 @@
 //! Batched matrix products over the GEMM of `gemm.rs`.
 
 use super::CpuStorage;
-use super::gemm::{Mat, gemm, gemm_serial};
+use super::gemm::{Mat, gemm, gemm_ld, gemm_serial};
 use super::parallel;
 use crate::backend::memory;
 use anyhow::{Result, bail};
@@ -66,8 +66,27 @@ pub fn matmul(
         });
     } else {
         for (i, out) in c.chunks_mut(m * n).enumerate() {
-            gemm((m, k, n), op_a(i), op_b(i), out);
+            if m.saturating_mul(k).saturating_mul(n) < TILED_MACS {
+                gemm((m, k, n), op_a(i), op_b(i), out);
+                continue;
+            }
+            // A long product goes tile by tile, so an interrupt (or the time limit) stops it
+            // within one tile's time.
+            for i0 in (0..m).step_by(TILE) {
+                for j0 in (0..n).step_by(TILE) {
+                    crate::backend::interrupt::check("matmul")?;
+                    let (tm, tn) = (TILE.min(m - i0), TILE.min(n - j0));
+                    let a = op_a(i).offset(i0, 0);
+                    let b = op_b(i).offset(0, j0);
+                    gemm_ld((tm, k, tn), a, b, &mut out[i0 * n + j0..], n);
+                }
+            }
         }
     }
     Ok(CpuStorage::f32(c))
 }
+
+/// Products of at least this many multiply-adds (about a second's work on two cores) are
+/// computed in [`TILE`]-sized tiles of the result.
+const TILED_MACS: usize = 1 << 33;
+const TILE: usize = 2048;

@@ -7,16 +7,47 @@ use std::sync::OnceLock;
 /// Below this many output elements a kernel runs on the calling thread.
 pub const PARALLEL_MIN: usize = 1 << 16;
 
-/// Number of worker threads to use (`EMBER_NUM_THREADS`, else the available cores).
+/// Number of worker threads to use: `EMBER_NUM_THREADS`, else the available cores. A value
+/// that is not a positive number, or above [`MAX_THREADS_PER_CORE`] times the cores, is
+/// replaced (with a warning on stderr) rather than trusted.
 pub fn num_threads() -> usize {
     static N: OnceLock<usize> = OnceLock::new();
     *N.get_or_init(|| {
-        std::env::var("EMBER_NUM_THREADS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (n, warning) = threads_from(std::env::var("EMBER_NUM_THREADS").ok().as_deref(), cores);
+        if let Some(w) = warning {
+            eprintln!("ember: {w}");
+        }
+        n
     })
+}
+
+/// Oversubscription beyond this many threads per core only costs.
+pub const MAX_THREADS_PER_CORE: usize = 4;
+
+/// The thread count for an `EMBER_NUM_THREADS` value on a machine with `cores` cores, and the
+/// warning to print when the value was not used as given.
+fn threads_from(value: Option<&str>, cores: usize) -> (usize, Option<String>) {
+    let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return (cores, None);
+    };
+    let most = cores.saturating_mul(MAX_THREADS_PER_CORE).max(1);
+    match text.parse::<usize>() {
+        Ok(n) if (1..=most).contains(&n) => (n, None),
+        Ok(n) if n > most => (
+            most,
+            Some(format!(
+                "EMBER_NUM_THREADS={n} is more than {MAX_THREADS_PER_CORE} threads per core on \
+                 this {cores}-core machine; using {most}"
+            )),
+        ),
+        _ => (
+            cores,
+            Some(format!(
+                "EMBER_NUM_THREADS={text:?} is not a positive number of threads; using {cores}"
+            )),
+        ),
+    }
 }
 
 /// ember's pool of `num_threads()` workers, started on first use; `None` with one thread (or if
@@ -129,4 +160,22 @@ pub fn build_vec<U: Copy + Send>(
     // chunks cover 0..n.
     unsafe { v.set_len(n) };
     Ok(v)
+}
+
+#[cfg(test)]
+mod thread_count_tests {
+    use super::threads_from;
+
+    #[test]
+    fn thread_counts_are_clamped() {
+        assert_eq!(threads_from(None, 2), (2, None));
+        assert_eq!(threads_from(Some("1"), 2), (1, None));
+        let (n, w) = threads_from(Some("100000"), 2);
+        assert_eq!(n, 8);
+        assert!(w.unwrap().contains("using 8"));
+        let (n, w) = threads_from(Some("0"), 2);
+        assert_eq!(n, 2);
+        assert!(w.is_some());
+        assert_eq!(threads_from(Some("lots"), 3).0, 3);
+    }
 }
