@@ -2,7 +2,6 @@
 //! assignment, and the k-means lesson's partition and segment ops.
 
 use super::{record, same_device};
-use crate::tensor::shape::normalize_axis;
 use crate::tensor::{DType, Tensor};
 use anyhow::{Result, bail};
 
@@ -47,7 +46,7 @@ impl Tensor {
     /// Entries `idx` (a 1-D i64 tensor) along `dim`.
     pub fn index_select(&self, dim: i64, idx: &Tensor) -> Result<Tensor> {
         same_device("index_select", &[self, idx])?;
-        let axis = normalize_axis("index_select", dim, self.ndim())?;
+        let axis = crate::tensor::shape::existing_dim("index_select", dim, self.ndim())?;
         if idx.ndim() > 1 {
             bail!(
                 "index_select: indices must be 1-D, got shape {:?}",
@@ -71,7 +70,7 @@ impl Tensor {
     /// Picks along `dim` with an index tensor of the same rank: `out[i][j] = x[idx[i][j]][j]` for dim 0.
     pub fn gather(&self, dim: i64, idx: &Tensor) -> Result<Tensor> {
         same_device("gather", &[self, idx])?;
-        let axis = normalize_axis("gather", dim, self.ndim())?;
+        let axis = crate::tensor::shape::existing_dim("gather", dim, self.ndim())?;
         if idx.ndim() != self.ndim()
             || idx
                 .shape()
@@ -111,7 +110,7 @@ impl Tensor {
     /// A copy with `src` added at `idx` along `dim` (`out[idx[i][j]][j] += src[i][j]` for dim 0).
     pub fn scatter_add(&self, dim: i64, idx: &Tensor, src: &Tensor) -> Result<Tensor> {
         same_device("scatter_add", &[self, idx, src])?;
-        let axis = normalize_axis("scatter_add", dim, self.ndim())?;
+        let axis = crate::tensor::shape::existing_dim("scatter_add", dim, self.ndim())?;
         if idx.shape() != src.shape() || idx.ndim() != self.ndim() {
             bail!(
                 "scatter_add: index shape {:?} and source shape {:?} must match and have the rank of {:?}",
@@ -154,7 +153,7 @@ impl Tensor {
     /// A copy with the slices of `src` added at entries `idx` along `dim` (`index_add`).
     pub fn index_add(&self, dim: i64, idx: &Tensor, src: &Tensor) -> Result<Tensor> {
         same_device("index_add", &[self, idx, src])?;
-        let axis = normalize_axis("index_add", dim, self.ndim())?;
+        let axis = crate::tensor::shape::existing_dim("index_add", dim, self.ndim())?;
         if idx.ndim() != 1 {
             bail!(
                 "index_add: indices must be 1-D, got shape {:?}",

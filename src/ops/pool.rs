@@ -132,8 +132,9 @@ fn batched(
 
 /// Averaging matrix `[out, size]` of adaptive pooling: row `i` averages
 /// `floor(i*size/out) .. ceil((i+1)*size/out)`.
-fn adaptive_matrix(size: usize, out: usize) -> Vec<f32> {
-    let mut m = vec![0f32; out * size];
+fn adaptive_matrix(op: &str, size: usize, out: usize) -> Result<Vec<f32>> {
+    let n = crate::tensor::shape::checked_numel(op, &[out, size])?;
+    let mut m = crate::backend::memory::filled(op, n, 0f32)?;
     for i in 0..out {
         let start = i * size / out;
         let end = ((i + 1) * size).div_ceil(out);
@@ -142,7 +143,7 @@ fn adaptive_matrix(size: usize, out: usize) -> Vec<f32> {
             m[i * size + j] = v;
         }
     }
-    m
+    Ok(m)
 }
 
 impl Tensor {
@@ -304,8 +305,8 @@ impl Tensor {
                 );
             }
             let x = x.to_dtype(DType::F32)?;
-            let rows = Tensor::from_f32(adaptive_matrix(h, oh), &[oh, h], x.device())?;
-            let cols = Tensor::from_f32(adaptive_matrix(w, ow), &[ow, w], x.device())?;
+            let rows = Tensor::from_f32(adaptive_matrix(op, h, oh)?, &[oh, h], x.device())?;
+            let cols = Tensor::from_f32(adaptive_matrix(op, w, ow)?, &[ow, w], x.device())?;
             rows.matmul(&x.matmul_nt(&cols)?)
         })
     }
@@ -321,7 +322,7 @@ impl Tensor {
                     x.shape()
                 );
             }
-            let m = Tensor::from_f32(adaptive_matrix(l, out), &[out, l], x.device())?;
+            let m = Tensor::from_f32(adaptive_matrix(op, l, out)?, &[out, l], x.device())?;
             x.to_dtype(DType::F32)?.matmul_nt(&m)
         })
     }

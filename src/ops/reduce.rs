@@ -15,6 +15,10 @@ pub struct MinMax {
 
 fn reduced_shape(shape: &[usize], axis: usize, keepdim: bool) -> Vec<usize> {
     let mut s = shape.to_vec();
+    if axis >= s.len() {
+        // a 0-d tensor reduced along "dimension 0" stays 0-d
+        return s;
+    }
     if keepdim {
         s[axis] = 1;
     } else {

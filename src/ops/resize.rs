@@ -111,10 +111,16 @@ fn scale_value(scale: Option<f64>, input: usize, output: usize) -> f32 {
 }
 
 /// Source index of every output position for the nearest modes.
-fn nearest_indices(input: usize, output: usize, scale: Option<f64>, exact: bool) -> Vec<i64> {
+fn nearest_indices(
+    input: usize,
+    output: usize,
+    scale: Option<f64>,
+    exact: bool,
+) -> Result<Vec<i64>> {
+    crate::backend::memory::check::<i64>("interpolate", output)?;
     let last = input as i64 - 1;
     let s = scale_value(scale, input, output);
-    (0..output)
+    let idx = (0..output)
         .map(|dst| {
             if !exact && output == input {
                 dst as i64
@@ -127,13 +133,15 @@ fn nearest_indices(input: usize, output: usize, scale: Option<f64>, exact: bool)
             }
             .min(last)
         })
-        .collect()
+        .collect();
+    Ok(idx)
 }
 
 /// The `[output, input]` matrix of 1-D linear interpolation (PyTorch's source index and
 /// weights, in f32).
-fn linear_matrix(input: usize, output: usize, scale: Option<f64>, align: bool) -> Vec<f32> {
-    let mut m = vec![0f32; output * input];
+fn linear_matrix(input: usize, output: usize, scale: Option<f64>, align: bool) -> Result<Vec<f32>> {
+    let n = crate::tensor::shape::checked_numel("interpolate", &[output, input])?;
+    let mut m = crate::backend::memory::filled("interpolate", n, 0f32)?;
     let ratio = if align {
         if output > 1 {
             (input as f32 - 1.0) / (output as f32 - 1.0)
@@ -160,7 +168,7 @@ fn linear_matrix(input: usize, output: usize, scale: Option<f64>, align: bool) -
         m[dst * input + i0] += l0;
         m[dst * input + i1] += l1;
     }
-    m
+    Ok(m)
 }
 
 impl Tensor {
@@ -361,20 +369,20 @@ impl Tensor {
                 let exact = o.mode == InterpMode::NearestExact;
                 let mut y = x.clone();
                 for (k, (&i, &n)) in input.iter().zip(&out).enumerate() {
-                    let idx = nearest_indices(i, n, scales[k], exact);
+                    let idx = nearest_indices(i, n, scales[k], exact)?;
                     let idx = Tensor::from_i64(idx, &[n], x.device())?;
                     y = y.index_select((k + 2) as i64, &idx)?;
                 }
                 Ok(y)
             }
             InterpMode::Linear => {
-                let m = linear_matrix(input[0], out[0], scales[0], align);
+                let m = linear_matrix(input[0], out[0], scales[0], align)?;
                 let m = Tensor::from_f32(m, &[out[0], input[0]], x.device())?;
                 x.to_dtype(DType::F32)?.matmul_nt(&m)
             }
             InterpMode::Bilinear => {
-                let mh = linear_matrix(input[0], out[0], scales[0], align);
-                let mw = linear_matrix(input[1], out[1], scales[1], align);
+                let mh = linear_matrix(input[0], out[0], scales[0], align)?;
+                let mw = linear_matrix(input[1], out[1], scales[1], align)?;
                 let mh = Tensor::from_f32(mh, &[out[0], input[0]], x.device())?;
                 let mw = Tensor::from_f32(mw, &[out[1], input[1]], x.device())?;
                 mh.matmul(&x.to_dtype(DType::F32)?.matmul_nt(&mw)?)

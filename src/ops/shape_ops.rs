@@ -120,6 +120,10 @@ impl Tensor {
     pub fn transpose(&self, d0: i64, d1: i64) -> Result<Tensor> {
         let a = normalize_axis("transpose", d0, self.ndim())?;
         let b = normalize_axis("transpose", d1, self.ndim())?;
+        if self.ndim() == 0 {
+            // PyTorch: transpose(0, 0) (or -1) of a 0-d tensor is the tensor
+            return Ok(self.clone());
+        }
         let mut perm: Vec<i64> = (0..self.ndim() as i64).collect();
         perm.swap(a, b);
         self.permute(&perm)
@@ -193,7 +197,7 @@ impl Tensor {
         let Some(first) = tensors.first() else {
             bail!("cat: needs at least one tensor")
         };
-        let axis = normalize_axis("cat", dim, first.ndim())?;
+        let axis = crate::tensor::shape::existing_dim("cat", dim, first.ndim())?;
         let refs: Vec<&Tensor> = tensors.iter().collect();
         same_device("cat", &refs)?;
         let dtype = first.dtype();
@@ -257,7 +261,7 @@ impl Tensor {
     /// Elements `start, start+step, ...` below `end` along `dim` (negative bounds count from
     /// the end and are clipped to the size, as Python slices are).
     pub fn slice(&self, dim: i64, start: i64, end: i64, step: i64) -> Result<Tensor> {
-        let axis = normalize_axis("slice", dim, self.ndim())?;
+        let axis = crate::tensor::shape::existing_dim("slice", dim, self.ndim())?;
         if step <= 0 {
             bail!("slice: step must be positive, got {step}");
         }
@@ -265,7 +269,7 @@ impl Tensor {
         let clip = |v: i64| (if v < 0 { v + n } else { v }).clamp(0, n);
         let (s, e) = (clip(start), clip(end));
         let len = if e > s {
-            ((e - s + step - 1) / step) as usize
+            ((e - s - 1) / step + 1) as usize
         } else {
             0
         };
@@ -290,10 +294,10 @@ impl Tensor {
 
     /// `length` elements from `start` along `dim`.
     pub fn narrow(&self, dim: i64, start: i64, length: i64) -> Result<Tensor> {
-        let axis = normalize_axis("narrow", dim, self.ndim())?;
+        let axis = crate::tensor::shape::existing_dim("narrow", dim, self.ndim())?;
         let n = self.shape()[axis] as i64;
         let s = if start < 0 { start + n } else { start };
-        if s < 0 || length < 0 || s + length > n {
+        if s < 0 || length < 0 || s.checked_add(length).is_none_or(|end| end > n) {
             bail!(
                 "narrow: start {start} and length {length} are out of range for dimension {dim} of shape {:?}",
                 self.shape()
@@ -304,7 +308,7 @@ impl Tensor {
 
     /// The slice at `index` along `dim`, without that dimension (PyTorch's `select`).
     pub fn select(&self, dim: i64, index: i64) -> Result<Tensor> {
-        let axis = normalize_axis("select", dim, self.ndim())?;
+        let axis = crate::tensor::shape::existing_dim("select", dim, self.ndim())?;
         let n = self.shape()[axis] as i64;
         let i = if index < 0 { index + n } else { index };
         if i < 0 || i >= n {
@@ -318,7 +322,7 @@ impl Tensor {
 
     /// Splits into pieces of `size` along `dim` (the last may be smaller).
     pub fn split(&self, size: i64, dim: i64) -> Result<Vec<Tensor>> {
-        let axis = normalize_axis("split", dim, self.ndim())?;
+        let axis = crate::tensor::shape::existing_dim("split", dim, self.ndim())?;
         if size <= 0 {
             bail!("split: size must be positive, got {size}");
         }
@@ -334,8 +338,9 @@ impl Tensor {
         if chunks <= 0 {
             bail!("chunk: number of chunks must be positive, got {chunks}");
         }
-        let n = self.size(dim)? as i64;
-        self.split(((n + chunks - 1) / chunks).max(1), dim)
+        let n = self.size(dim)? as u64;
+        let size = n.div_ceil(chunks as u64).max(1);
+        self.split(size as i64, dim)
     }
 
     /// Reverses the order of elements along each listed dimension.
@@ -381,8 +386,15 @@ impl Tensor {
         for (&d, &r) in own.iter().zip(reps) {
             inter.extend([1, d]);
             expanded.extend([r as usize, d]);
-            out.push(r as usize * d);
+            let Some(n) = (r as usize).checked_mul(d) else {
+                bail!(
+                    "repeat: repeating shape {:?} {reps:?} times overflows the element count",
+                    self.shape()
+                );
+            };
+            out.push(n);
         }
+        crate::tensor::shape::checked_numel("repeat", &out)?;
         self.reshape_usize(&inter)?
             .expand_to(&expanded)?
             .reshape_usize(&out)

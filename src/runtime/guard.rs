@@ -146,13 +146,20 @@ impl Session {
 thread_local! {
     /// Where the last panic on this thread happened (filled by [`quiet_panics`]' hook).
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// How many evaluations are running on this thread (their panics become errors).
+    static EVALUATING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// Replaces the process's panic hook with one that prints nothing and remembers where the
-/// panic happened, so the internal-error message a runtime returns can say it. The `ember`
-/// command installs it; a host may keep its own hook (the message then lacks the place).
+/// Makes panics inside an evaluation quiet: instead of printing, the hook remembers where the
+/// panic happened, so the internal-error message the runtime returns can say it. Panics
+/// elsewhere go to the hook that was installed before. The `ember` command installs it; a
+/// host may too (or keep its own hook: the message then lacks the place).
 pub fn quiet_panics() {
-    std::panic::set_hook(Box::new(|info| {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if EVALUATING.with(|e| e.get()) == 0 {
+            return previous(info);
+        }
         let place = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
@@ -167,7 +174,10 @@ pub(crate) fn catching_panics(
     f: impl FnOnce() -> Result<Dynamic, ScriptError>,
 ) -> Result<Dynamic, ScriptError> {
     LAST_PANIC.with(|p| p.borrow_mut().take());
-    match catch_unwind(AssertUnwindSafe(f)) {
+    EVALUATING.with(|e| e.set(e.get() + 1));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    EVALUATING.with(|e| e.set(e.get() - 1));
+    match result {
         Ok(r) => r,
         Err(payload) => {
             let what = payload

@@ -145,7 +145,7 @@ impl Tensor {
 
     /// Size of dimension `dim` (negative counts from the end).
     pub fn size(&self, dim: i64) -> Result<usize> {
-        Ok(self.0.shape[shape::normalize_axis("size", dim, self.ndim())?])
+        Ok(self.0.shape[shape::existing_dim("size", dim, self.ndim())?])
     }
 
     pub(crate) fn storage(&self) -> Ref<'_, Storage> {

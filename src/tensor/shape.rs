@@ -87,6 +87,14 @@ pub fn normalize_axis(op: &str, axis: i64, ndim: usize) -> Result<usize> {
     Ok(a as usize)
 }
 
+/// [`normalize_axis`] for ops that index the dimension itself: a 0-d tensor has none.
+pub fn existing_dim(op: &str, axis: i64, ndim: usize) -> Result<usize> {
+    if ndim == 0 {
+        bail!("{op}: a 0-d tensor has no dimension {axis}");
+    }
+    normalize_axis(op, axis, ndim)
+}
+
 /// Checks a shape requested by a script: sizes are non-negative and their product does not
 /// overflow (whether it fits in memory is checked when it is allocated).
 pub fn checked_shape(op: &str, dims: &[i64]) -> Result<Vec<usize>> {

@@ -9,12 +9,13 @@ use anyhow::{Result, bail};
 /// Splits a shape around `axis` into (outer, len, inner); `None` treats the tensor as flat.
 fn split(shape: &[usize], axis: Option<usize>) -> (usize, usize, usize) {
     match axis {
-        None => (1, numel(shape), 1),
-        Some(a) => (
+        // a 0-d tensor reduced "along dimension 0" is reduced whole
+        Some(a) if a < shape.len() => (
             shape[..a].iter().product(),
             shape[a],
             shape[a + 1..].iter().product(),
         ),
+        _ => (1, numel(shape), 1),
     }
 }
 

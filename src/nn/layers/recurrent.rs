@@ -95,7 +95,9 @@ impl CellWeights {
         suffix: &str,
         device: Device,
     ) -> Result<CellWeights> {
-        let g = kind.gates() * hidden;
+        let Some(g) = kind.gates().checked_mul(hidden) else {
+            anyhow::bail!("recurrent layer: hidden size {hidden} is too large");
+        };
         let bound = 1.0 / (hidden as f64).sqrt();
         let default = Init::Uniform(-bound, bound);
         let make_w = |i: &Option<Init>, shape: &[usize]| -> Result<Tensor> {

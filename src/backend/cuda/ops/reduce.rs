@@ -10,12 +10,13 @@ use anyhow::{Context, Result, bail};
 /// `shape` viewed as `[outer, len, inner]` around `axis` (everything when `None`).
 fn split(shape: &[usize], axis: Option<usize>) -> (usize, usize, usize) {
     match axis {
-        None => (1, shape.iter().product(), 1),
-        Some(a) => (
+        // a 0-d tensor reduced "along dimension 0" is reduced whole
+        Some(a) if a < shape.len() => (
             shape[..a].iter().product(),
             shape[a],
             shape[a + 1..].iter().product(),
         ),
+        _ => (1, shape.iter().product(), 1),
     }
 }
 
